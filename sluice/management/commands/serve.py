@@ -1,0 +1,80 @@
+"""Start the web server and a Celery worker together; Ctrl-C stops both."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from sluice import env
+
+
+class Command(BaseCommand):
+    help = "Run Sluice: the ASGI web server (daphne) and a Celery worker, until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=env.string("SLUICE_HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--port", type=int, default=env.integer("SLUICE_PORT", 8000, 1, 65535)
+        )
+        parser.add_argument(
+            "--concurrency", type=int,
+            default=env.integer("SLUICE_WORKER_CONCURRENCY", 2, 1, 64),
+            help="How many runs the worker executes at once.",
+        )
+        parser.add_argument("--no-worker", action="store_true", help="Start the web server only.")
+
+    def handle(self, host, port, concurrency, no_worker, **options):
+        python = sys.executable
+        commands = {"web": [python, "-m", "daphne", "-b", host, "-p", str(port),
+                            "--proxy-headers", "sluice.asgi:application"]}
+        if not no_worker:
+            commands["worker"] = [python, "-m", "celery", "-A", "sluice", "worker",
+                                  "--loglevel", "INFO", "--concurrency", str(concurrency)]
+        children = {name: subprocess.Popen(cmd, start_new_session=True)
+                    for name, cmd in commands.items()}
+        self.stdout.write(f"Sluice is running on http://{host}:{port}/ "
+                          f"({settings.MODE} mode; data in {settings.DATA_DIR}). "
+                          "Press Ctrl-C to stop.")
+        self.stdout.flush()
+        stop = _Stop()
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        code = _wait(children, stop)
+        _terminate(children)
+        self.stdout.write("Sluice stopped.")
+        sys.exit(code)
+
+
+class _Stop:
+    requested = False
+
+    def __call__(self, signum, frame):
+        self.requested = True
+
+
+def _wait(children: dict, stop: _Stop) -> int:
+    while not stop.requested:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"sluice: the {name} process exited with code {child.returncode}; "
+                      "stopping.", file=sys.stderr)
+                return child.returncode or 1
+        time.sleep(0.3)
+    return 0
+
+
+def _terminate(children: dict, grace: float = 10.0) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

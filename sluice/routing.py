@@ -1,0 +1,3 @@
+"""Websocket routes; live run progress plugs in here."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,206 @@
+"""Sluice's settings, read from the environment (see .env.example for every variable).
+
+Two deployments share this module. The embedded default (``SLUICE_MODE=embedded``) keeps
+everything under ``SLUICE_DATA_DIR``: a SQLite database, a SQLite Celery broker and keys
+it generates on first start. Production (``SLUICE_MODE=production``) takes its database,
+broker, channel layer and keys from the environment; system checks in
+``sluice/checks.py`` refuse to start it without them.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.utils.csp import CSP
+
+from sluice import env
+from sluice.keys import embedded_secret_key, embedded_vault_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+MODE = env.choice("SLUICE_MODE", "embedded", ("embedded", "production"))
+PRODUCTION = MODE == "production"
+DATA_DIR = Path(env.string("SLUICE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DEBUG = env.boolean("SLUICE_DEBUG", False)
+
+if PRODUCTION:
+    SECRET_KEY = env.string("SLUICE_SECRET_KEY")
+    if not SECRET_KEY:
+        raise env.SettingError(
+            "SLUICE_SECRET_KEY (or SLUICE_SECRET_KEY_FILE) must be set in production."
+        )
+else:
+    SECRET_KEY = env.string("SLUICE_SECRET_KEY") or embedded_secret_key(DATA_DIR)
+
+
+def _vault_keys() -> list[str]:
+    keys = env.words("SLUICE_VAULT_KEYS", [])
+    if not keys and not PRODUCTION:
+        keys = [embedded_vault_key(DATA_DIR)]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise env.SettingError(
+                f"SLUICE_VAULT_KEYS: key {position} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes); make one with `python manage.py new_vault_key`."
+            ) from None
+    return keys
+
+
+VAULT_KEYS = _vault_keys()
+ALLOW_LOCAL_ENDPOINTS = env.boolean("SLUICE_ALLOW_LOCAL_ENDPOINTS", False)
+OUTBOUND_TIMEOUT = env.integer("SLUICE_OUTBOUND_TIMEOUT", 10, 1, 120)
+
+ALLOWED_HOSTS = env.words(
+    "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env.words("SLUICE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "accounts_app",
+    "vault_app",
+    "flows_app",
+    "sluice",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "sluice.urls"
+ASGI_APPLICATION = "sluice.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'sluice.sqlite3'}")
+    try:
+        database = dj_database_url.parse(url, conn_max_age=0 if not PRODUCTION else 60)
+    except ValueError as exc:
+        raise env.SettingError(f"DATABASE_URL is not a database URL Sluice knows: {exc}") from None
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    return database
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts_app.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.string("SLUICE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_COOKIES = env.boolean("SLUICE_SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+if env.boolean("SLUICE_BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+CHANNEL_LAYER_URL = env.string("SLUICE_CHANNEL_LAYER_URL")
+if CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = env.string("SLUICE_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.choice(
+        "SLUICE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+    ).upper()},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}

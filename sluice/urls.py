@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Sluice administration"
+admin.site.site_title = "Sluice"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="flow_list"), name="home"),
+    path("", include("accounts_app.urls")),
+    path("", include("flows_app.urls")),
+    path("vault/", include("vault_app.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,60 @@
+import pytest
+from django.test import Client
+
+from accounts_app.models import Role, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_local(settings):
+    """Hash passwords fast and let connections point at this machine's stand-ins."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ALLOW_LOCAL_ENDPOINTS = True
+    settings.OUTBOUND_TIMEOUT = 3
+
+
+def _person(email, role):
+    return User.objects.create_user(email, PASSWORD, role=role, name=email.split("@")[0].title())
+
+
+@pytest.fixture
+def admin_user(db):
+    return _person("ada@example.com", Role.ADMIN)
+
+
+@pytest.fixture
+def editor_user(db):
+    return _person("eddie@example.com", Role.EDITOR)
+
+
+@pytest.fixture
+def viewer_user(db):
+    return _person("vera@example.com", Role.VIEWER)
+
+
+def _client_for(user, **kwargs):
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def editor_client(editor_user):
+    return _client_for(editor_user)
+
+
+@pytest.fixture
+def viewer_client(viewer_user):
+    return _client_for(viewer_user)
+
+
+@pytest.fixture
+def csrf_admin_client(admin_user):
+    """An admin's browser that, like a real one, must send the CSRF token."""
+    return _client_for(admin_user, enforce_csrf_checks=True)

@@ -1,0 +1,128 @@
+"""The connection form, generated from a kind's fields; secret fields are write-only."""
+
+from django import forms
+
+from vault_app import crypto
+from vault_app.kinds import KINDS, ConnectionKind
+from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, Field
+from vault_app.models import PURPOSE_KIND, Connection, Provider
+
+KEEP_HELP = "A value is set and stays hidden. Leave blank to keep it; type a new one to replace it."
+
+
+def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
+    common = {"label": spec.label, "help_text": spec.help, "required": spec.required}
+    if spec.secret:
+        common["required"] = spec.required and not has_stored_secret
+        if has_stored_secret:
+            common["help_text"] = f"{KEEP_HELP} {spec.help}".strip()
+        widget = forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
+        )
+        return forms.CharField(widget=widget, strip=False, **common)
+    if spec.kind == INTEGER:
+        return forms.IntegerField(min_value=spec.min_value, max_value=spec.max_value,
+                                  initial=spec.default, **common)
+    if spec.kind == CHOICE:
+        return forms.ChoiceField(choices=spec.choices, initial=spec.default, **common)
+    if spec.kind == EMAIL:
+        return forms.EmailField(**common)
+    attrs = {"placeholder": spec.placeholder, "spellcheck": "false"} if spec.placeholder else {}
+    return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
+
+
+class ConnectionForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="How flows refer to this connection; exports carry the name, never secrets.",
+    )
+
+    def __init__(self, kind: ConnectionKind, *args, instance: Connection | None = None, **kwargs):
+        self.kind = kind
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"name": instance.name, **instance.config}
+        super().__init__(*args, **kwargs)
+        stored = set(instance.secrets_set) if instance else set()
+        for spec in kind.fields:
+            self.fields[spec.name] = _form_field(spec, spec.name in stored)
+            self.fields[spec.name].secret_set = spec.name in stored
+            if spec.secret and spec.name in stored and not spec.required:
+                self.fields[f"clear_{spec.name}"] = forms.BooleanField(
+                    required=False, label=f"Remove the stored {spec.label.lower()}"
+                )
+
+    def secret_is_set(self, name: str) -> bool:
+        return bool(self.instance and name in self.instance.secrets_set)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = Connection.objects.filter(name__iexact=name)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError("Another connection already has this name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        for spec in self.kind.fields:
+            value = cleaned.get(spec.name)
+            if spec.validate and value not in (None, ""):
+                try:
+                    cleaned[spec.name] = spec.validate(value)
+                except forms.ValidationError as exc:
+                    self.add_error(spec.name, exc)
+        self._merge_stored_secrets(cleaned)
+        return cleaned
+
+    def _merge_stored_secrets(self, cleaned):
+        """Fill blank secret fields with the stored values the user chose to keep."""
+        kept = [
+            spec.name for spec in self.kind.fields
+            if spec.secret and not cleaned.get(spec.name) and self.secret_is_set(spec.name)
+            and not cleaned.get(f"clear_{spec.name}")
+        ]
+        if not kept:
+            return
+        try:
+            stored = self.instance.secrets()
+        except crypto.VaultKeyError:
+            for name in kept:
+                self.add_error(name, "The stored value cannot be decrypted with the current "
+                               "vault keys; enter it again.")
+            return
+        for name in kept:
+            cleaned[name] = stored.get(name, "")
+
+    def credentials(self) -> dict:
+        return {spec.name: self.cleaned_data.get(spec.name) for spec in self.kind.fields}
+
+    def save(self) -> Connection:
+        connection = self.instance or Connection(kind=self.kind.key)
+        connection.name = self.cleaned_data["name"]
+        connection.config = {
+            spec.name: self.cleaned_data.get(spec.name) for spec in self.kind.plain_fields
+            if self.cleaned_data.get(spec.name) not in (None, "")
+        }
+        connection.set_secrets({name: self.cleaned_data.get(name) or "" for name in
+                                self.kind.secret_names})
+        connection.save()
+        return connection
+
+
+class ProvidersForm(forms.Form):
+    """Choose the email provider and the phone provider."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for purpose, kind in PURPOSE_KIND.items():
+            current = Provider.objects.filter(purpose=purpose).values_list("connection", flat=True)
+            self.fields[purpose] = forms.ModelChoiceField(
+                queryset=Connection.objects.filter(kind=kind),
+                required=False,
+                label=Provider.Purpose(purpose).label,
+                empty_label=f"None: no {KINDS[kind].label} connection sends "
+                            f"{'email' if purpose == 'email' else 'texts or calls'}",
+                initial=current.first(),
+            )

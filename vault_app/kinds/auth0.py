@@ -1,0 +1,110 @@
+"""Auth0 machine-to-machine applications, for the Management API."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from django.core.exceptions import ValidationError
+
+from vault_app.kinds.base import (
+    SECRET,
+    ConnectionKind,
+    Field,
+    TestResult,
+    describe_transport_error,
+    is_local_endpoint,
+    outbound_http,
+    validate_host_name,
+)
+
+
+def validate_domain(value: str) -> str:
+    if is_local_endpoint(value.strip()):
+        return value.strip()
+    return validate_host_name(value)
+
+
+def base_url(config: Mapping[str, Any]) -> str:
+    """Return the tenant's origin: https, or http for an allowed local stand-in."""
+    domain = config["domain"]
+    scheme = "http" if is_local_endpoint(domain) else "https"
+    return f"{scheme}://{domain}"
+
+
+def audience(config: Mapping[str, Any]) -> str:
+    return config.get("audience") or f"{base_url(config)}/api/v2/"
+
+
+def validate_audience(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("https://") or any(ch.isspace() for ch in value):
+        raise ValidationError("Enter the API identifier, such as https://acme.us.auth0.com/api/v2/.")
+    return value
+
+
+def request_token(credentials: Mapping[str, Any], http: httpx.Client) -> httpx.Response:
+    """Ask the tenant for a Management API token with the client-credentials grant."""
+    return http.post(
+        f"{base_url(credentials)}/oauth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
+            "audience": audience(credentials),
+        },
+        headers={"Accept": "application/json"},
+    )
+
+
+def auth0_error(response: httpx.Response) -> str:
+    """Say what Auth0 answered, in Auth0's own words where it gave them."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"Auth0 answered HTTP {response.status_code} without a JSON error body."
+    if not isinstance(body, dict):
+        return f"Auth0 answered HTTP {response.status_code}."
+    error = body.get("error") or body.get("errorCode") or f"HTTP {response.status_code}"
+    detail = body.get("error_description") or body.get("message") or ""
+    return f"{error}: {detail}" if detail else str(error)
+
+
+def test(credentials: Mapping[str, Any]) -> TestResult:
+    domain = credentials["domain"]
+    try:
+        with outbound_http() as http:
+            response = request_token(credentials, http)
+    except httpx.TransportError as exc:
+        return TestResult(False, describe_transport_error(exc, domain), field="domain")
+    if response.status_code == 200:
+        body = response.json()
+        scopes = (body.get("scope") or "").split()
+        shown = ", ".join(scopes[:6]) + (f" and {len(scopes) - 6} more" if len(scopes) > 6 else "")
+        return TestResult(
+            True,
+            f"Auth0 issued a Management API token for {audience(credentials)}"
+            + (f" with scopes {shown}." if scopes else " with no scopes granted yet."),
+        )
+    if response.status_code in (404, 405) or "json" not in response.headers.get("content-type", ""):
+        return TestResult(False, f"{domain} is not answering like an Auth0 tenant: "
+                          f"{auth0_error(response)}", field="domain")
+    return TestResult(False, auth0_error(response))
+
+
+KIND = ConnectionKind(
+    key="auth0",
+    label="Auth0",
+    description="A machine-to-machine application allowed to call your tenant's Management API.",
+    fields=(
+        Field("domain", "Tenant domain", validate=validate_domain,
+              placeholder="acme.us.auth0.com",
+              help="Your tenant's domain, such as acme.us.auth0.com, or its custom domain."),
+        Field("client_id", "Client ID",
+              help="Of a machine-to-machine application authorised for the Management API."),
+        Field("client_secret", "Client Secret", kind=SECRET),
+        Field("audience", "Audience", required=False, validate=validate_audience,
+              help="Leave blank for https://{domain}/api/v2/. With a custom domain, enter your "
+                   "tenant's canonical API identifier."),
+    ),
+    test=test,
+)

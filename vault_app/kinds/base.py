@@ -1,0 +1,113 @@
+"""What every connection kind declares: its fields, which are secret, and its test."""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+TEXT, SECRET, INTEGER, CHOICE, EMAIL = "text", "secret", "integer", "choice", "email"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of a connection; secret fields are encrypted and never shown again."""
+
+    name: str
+    label: str
+    kind: str = TEXT
+    required: bool = True
+    help: str = ""
+    default: Any = None
+    choices: tuple[tuple[str, str], ...] = ()
+    min_value: int | None = None
+    max_value: int | None = None
+    validate: Callable[[Any], Any] | None = None
+    placeholder: str = ""
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == SECRET
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of testing a connection; ``field`` names the setting a failure is about."""
+
+    ok: bool
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionKind:
+    key: str
+    label: str
+    description: str
+    fields: tuple[Field, ...]
+    test: Callable[[Mapping[str, Any]], TestResult]
+    provides: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.secret)
+
+    @property
+    def plain_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.secret)
+
+
+def scrub(text: str, secrets: Mapping[str, Any]) -> str:
+    """Replace every secret value that occurs in ``text`` with a mask."""
+    for value in secrets.values():
+        if isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "********")
+    return text
+
+
+def outbound_http(**kwargs) -> httpx.Client:
+    """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
+    timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
+    return httpx.Client(timeout=timeout, follow_redirects=False, **kwargs)
+
+
+def describe_transport_error(exc: httpx.TransportError, where: str) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{where} did not answer within {settings.OUTBOUND_TIMEOUT} seconds."
+    reason = str(exc) or exc.__class__.__name__
+    if "Name or service not known" in reason or "nodename nor servname" in reason:
+        reason = "the host name does not resolve"
+    elif "Connection refused" in reason:
+        reason = "the connection was refused"
+    return f"Could not reach {where}: {reason}."
+
+
+HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+LOCAL_ENDPOINT = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$")
+
+
+def is_local_endpoint(value: str) -> bool:
+    """Return whether ``value`` is a loopback host:port that the local-endpoints setting allows."""
+    match = LOCAL_ENDPOINT.match(value)
+    return bool(match and settings.ALLOW_LOCAL_ENDPOINTS and 0 < int(match.group(2)) < 65536)
+
+
+def validate_host_name(value: str) -> str:
+    """Accept a DNS host name such as acme.us.auth0.com: no scheme, port, path or spaces."""
+    host = value.strip().lower().rstrip(".")
+    if value != value.strip() or any(ch.isspace() for ch in value):
+        raise ValidationError("Remove the spaces: a host name has none.")
+    if "://" in host or "/" in host or "@" in host or ":" in host or "?" in host:
+        raise ValidationError(
+            "Enter the host name alone, such as acme.us.auth0.com: no https://, port or path."
+        )
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(HOST_LABEL.match(p) for p in labels):
+        raise ValidationError("Enter a host name such as acme.us.auth0.com.")
+    if labels[-1].isdigit():
+        raise ValidationError("Enter a host name, not an IP address.")
+    return host

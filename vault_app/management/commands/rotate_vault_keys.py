@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from vault_app.crypto import VaultKeyError, reseal
+from vault_app.models import Connection
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt every stored secret with the first key in SLUICE_VAULT_KEYS. "
+        "Run it after putting a new key first; then the old keys can be removed."
+    )
+
+    def handle(self, **options):
+        touched, failed = 0, []
+        with transaction.atomic():
+            for connection in Connection.objects.select_for_update().exclude(secrets_token=""):
+                try:
+                    connection.secrets_token = reseal(connection.secrets_token)
+                except VaultKeyError:
+                    failed.append(connection.name)
+                    continue
+                connection.save(update_fields=["secrets_token"])
+                touched += 1
+        self.stdout.write(f"Re-encrypted the secrets of {touched} connection(s).")
+        if failed:
+            raise CommandError(
+                f"{len(failed)} connection(s) could not be decrypted with any configured key "
+                f"and were left as they were: {', '.join(failed)}."
+            )

@@ -1,0 +1,107 @@
+"""Connections hold the credentials that flow actions use; secrets only ever encrypted."""
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from vault_app import crypto
+from vault_app.kinds import KINDS, ConnectionKind, TestResult
+from vault_app.kinds.base import scrub
+
+
+class Connection(models.Model):
+    kind = models.CharField(max_length=20, choices=[(k, v.label) for k, v in KINDS.items()])
+    name = models.CharField(max_length=100)
+    config = models.JSONField(default=dict, blank=True)
+    secrets_token = models.TextField(blank=True, editable=False)
+    secrets_set = models.JSONField(default=list, blank=True, editable=False)
+    last_test_ok = models.BooleanField(null=True, editable=False)
+    last_test_message = models.CharField(max_length=500, blank=True, editable=False)
+    last_tested_at = models.DateTimeField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="vault_connection_name_unique_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("vault:edit", args=[self.pk])
+
+    @property
+    def kind_spec(self) -> ConnectionKind:
+        return KINDS[self.kind]
+
+    def secrets(self) -> dict[str, str]:
+        """Decrypt the secret fields; raises crypto.VaultKeyError when the keys do not fit."""
+        return crypto.unseal(self.secrets_token)
+
+    def set_secrets(self, values: dict[str, str]) -> None:
+        kept = {name: value for name, value in values.items() if value}
+        self.secrets_token = crypto.seal(kept) if kept else ""
+        self.secrets_set = sorted(kept)
+
+    def credentials(self) -> dict:
+        """Return every setting, secrets decrypted, for building a client."""
+        return {**self.config, **self.secrets()}
+
+    def record_test(self, result: TestResult) -> None:
+        self.last_test_ok = result.ok
+        self.last_test_message = result.message[:500]
+        self.last_tested_at = timezone.now()
+        self.save(update_fields=["last_test_ok", "last_test_message", "last_tested_at"])
+
+
+def run_test(kind: ConnectionKind, credentials: dict) -> TestResult:
+    """Test credentials, making sure no secret comes back in the message."""
+    result = kind.test(credentials)
+    secrets = {name: credentials.get(name) for name in kind.secret_names}
+    return TestResult(result.ok, scrub(result.message, secrets), result.field)
+
+
+def test_connection(connection: Connection) -> TestResult:
+    """Test a saved connection and record the outcome on it."""
+    try:
+        credentials = connection.credentials()
+    except crypto.VaultKeyError as exc:
+        result = TestResult(False, f"{exc} Enter the secrets again.")
+    else:
+        result = run_test(connection.kind_spec, credentials)
+    connection.record_test(result)
+    return result
+
+
+class Provider(models.Model):
+    """Which connection delivers email, and which delivers texts and calls."""
+
+    class Purpose(models.TextChoices):
+        EMAIL = "email", "Email provider"
+        PHONE = "phone", "Phone provider"
+
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, primary_key=True)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self):
+        return f"{self.get_purpose_display()}: {self.connection}"
+
+
+PURPOSE_KIND = {Provider.Purpose.EMAIL: "smtp", Provider.Purpose.PHONE: "twilio"}
+
+
+def provider(purpose: str) -> Connection | None:
+    """Return the connection chosen for ``purpose`` (email or phone), if any."""
+    chosen = Provider.objects.select_related("connection").filter(purpose=purpose).first()
+    return chosen.connection if chosen else None
+
+
+def set_provider(purpose: str, connection: Connection | None) -> None:
+    if connection is None:
+        Provider.objects.filter(purpose=purpose).delete()
+    else:
+        Provider.objects.update_or_create(purpose=purpose, defaults={"connection": connection})

@@ -1,0 +1,122 @@
+"""Staff-only pages for the vault: list, create, edit, test, delete, providers."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts_app.access import staff_required
+from vault_app.forms import ConnectionForm, ProvidersForm
+from vault_app.kinds import KINDS
+from vault_app.models import Connection, Provider, run_test, set_provider, test_connection
+
+
+def _connections():
+    return Connection.objects.prefetch_related("uses__flow").order_by("kind", "name")
+
+
+@staff_required
+def connection_list(request):
+    providers = dict(Provider.objects.values_list("purpose", "connection__name"))
+    return render(request, "vault/list.html", {
+        "connections": _connections(),
+        "kinds": KINDS,
+        "providers_form": ProvidersForm(),
+        "providers": providers,
+    })
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def connection_create(request):
+    kind = KINDS.get(request.GET.get("kind", ""))
+    if kind is None:
+        return render(request, "vault/choose_kind.html", {"kinds": KINDS})
+    form = ConnectionForm(kind, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        connection = form.save()
+        messages.success(request, f"Saved {connection.name}.")
+        return _after_save(request, form, connection)
+    return render(request, "vault/edit.html", {"form": form, "kind": kind})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def connection_edit(request, pk):
+    connection = get_object_or_404(Connection, pk=pk)
+    form = ConnectionForm(connection.kind_spec, request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        connection = form.save()
+        messages.success(request, f"Saved {connection.name}.")
+        return _after_save(request, form, connection)
+    return render(request, "vault/edit.html", {
+        "form": form, "kind": connection.kind_spec, "connection": connection,
+    })
+
+
+def _after_save(request, form, connection):
+    if request.POST.get("then") != "test":
+        return redirect("vault:list")
+    result = run_test(connection.kind_spec, form.credentials())
+    connection.record_test(result)
+    if result.ok:
+        messages.success(request, f"Test passed: {result.message}")
+        return redirect("vault:list")
+    form = ConnectionForm(connection.kind_spec, request.POST, instance=connection)
+    form.is_valid()
+    form.add_error(result.field if result.field in form.fields else None,
+                   f"Test failed: {result.message}")
+    return render(request, "vault/edit.html", {
+        "form": form, "kind": connection.kind_spec, "connection": connection,
+    })
+
+
+@staff_required
+@require_POST
+def connection_test(request, pk):
+    connection = get_object_or_404(Connection, pk=pk)
+    test_connection(connection)
+    if request.htmx:
+        return render(request, "vault/list.html#test-status", {"connection": connection})
+    level = messages.SUCCESS if connection.last_test_ok else messages.ERROR
+    messages.add_message(request, level, f"{connection.name}: {connection.last_test_message}")
+    return redirect(connection if request.POST.get("next") == "edit" else "vault:list")
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def connection_delete(request, pk):
+    connection = get_object_or_404(Connection, pk=pk)
+    flows = [use.flow for use in connection.uses.select_related("flow")]
+    if request.method == "POST" and not flows:
+        try:
+            with transaction.atomic():
+                connection.delete()
+        except ProtectedError as exc:
+            flows = sorted({str(getattr(obj, "flow", obj)) for obj in exc.protected_objects})
+        else:
+            messages.success(request, f"Deleted {connection.name}.")
+            if request.htmx:
+                return HttpResponseClientRedirect("/vault/")
+            return redirect("vault:list")
+    roles = Provider.objects.filter(connection=connection)
+    status = 409 if request.method == "POST" else 200
+    return render(request, "vault/delete.html", {
+        "connection": connection, "flows": flows, "roles": roles,
+    }, status=status)
+
+
+@staff_required
+@require_POST
+def providers(request):
+    form = ProvidersForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an SMTP connection for email and a Twilio one for phone.")
+        return redirect("vault:list")
+    for purpose in (Provider.Purpose.EMAIL, Provider.Purpose.PHONE):
+        set_provider(purpose, form.cleaned_data[purpose])
+    messages.success(request, "Saved the providers.")
+    return redirect("vault:list")
+
