@@ -18,6 +18,9 @@ ROLE_HELP = {
 
 
 class SluiceUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        return self.get(email=(username or "").strip().lower())
+
     def _create_user_object(self, username, email, password, **extra_fields):
         email = self.normalize_email(email).lower()
         user = self.model(email=email, **extra_fields)
@@ -61,7 +64,8 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs):
         self.email = self.email.lower()
-        self.is_staff = self.role == Role.ADMIN
+        # Admins hold every permission, Django's admin site included; no one else does.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
         super().save(*args, **kwargs)
 
     def get_full_name(self):

@@ -58,3 +58,13 @@ def viewer_client(viewer_user):
 def csrf_admin_client(admin_user):
     """An admin's browser that, like a real one, must send the CSRF token."""
     return _client_for(admin_user, enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def unused_port():
+    """A loopback port that nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
