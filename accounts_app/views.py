@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts_app.access import staff_required
@@ -13,6 +14,15 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed.")
+        return super().form_valid(form)
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def people(request):
@@ -21,10 +31,14 @@ def people(request):
         person = form.save()
         messages.success(request, f"{person.email} can now sign in as {person.get_role_display()}.")
         return redirect("people")
-    return render(request, "accounts/people.html", {
-        "form": form,
-        "people": User.objects.order_by("email"),
-    })
+    return render(
+        request,
+        "accounts/people.html",
+        {
+            "form": form,
+            "people": User.objects.order_by("email"),
+        },
+    )
 
 
 @staff_required

@@ -11,47 +11,61 @@ def check_production(app_configs=None, **kwargs):
     problems = []
     key = settings.SECRET_KEY
     if len(key) < 40 or len(set(key)) < 10 or key.startswith("django-insecure"):
-        problems.append(Error(
-            "SLUICE_SECRET_KEY is too weak for production.",
-            hint="Use at least 40 random characters, e.g. python -c "
-            "'import secrets; print(secrets.token_urlsafe(50))'.",
-            id="sluice.E001",
-        ))
+        problems.append(
+            Error(
+                "SLUICE_SECRET_KEY is too weak for production.",
+                hint="Use at least 40 random characters, e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(50))'.",
+                id="sluice.E001",
+            )
+        )
     if not settings.VAULT_KEYS:
-        problems.append(Error(
-            "SLUICE_VAULT_KEYS is not set, so vault secrets cannot be encrypted.",
-            hint="Make a key with `python manage.py new_vault_key` and set SLUICE_VAULT_KEYS.",
-            id="sluice.E002",
-        ))
+        problems.append(
+            Error(
+                "SLUICE_VAULT_KEYS is not set, so vault secrets cannot be encrypted.",
+                hint="Make a key with `python manage.py new_vault_key` and set SLUICE_VAULT_KEYS.",
+                id="sluice.E002",
+            )
+        )
     if settings.ALLOW_LOCAL_ENDPOINTS:
-        problems.append(Error(
-            "SLUICE_ALLOW_LOCAL_ENDPOINTS is on in production.",
-            hint="It exists for local stand-ins in tests and demos; turn it off.",
-            id="sluice.E003",
-        ))
+        problems.append(
+            Error(
+                "SLUICE_ALLOW_LOCAL_ENDPOINTS is on in production.",
+                hint="It exists for local stand-ins in tests and demos; turn it off.",
+                id="sluice.E003",
+            )
+        )
     if not settings.ALLOWED_HOSTS:
-        problems.append(Error(
-            "SLUICE_ALLOWED_HOSTS is empty, so every request would be refused.",
-            hint="List the host names Sluice is served on, comma-separated.",
-            id="sluice.E004",
-        ))
+        problems.append(
+            Error(
+                "SLUICE_ALLOWED_HOSTS is empty, so every request would be refused.",
+                hint="List the host names Sluice is served on, comma-separated.",
+                id="sluice.E004",
+            )
+        )
     if settings.DEBUG:
-        problems.append(Error(
-            "SLUICE_DEBUG is on in production; error pages would show internals.",
-            id="sluice.E005",
-        ))
+        problems.append(
+            Error(
+                "SLUICE_DEBUG is on in production; error pages would show internals.",
+                id="sluice.E005",
+            )
+        )
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        problems.append(Warning(
-            "Production is running on SQLite; workers on other machines cannot share it.",
-            hint="Set DATABASE_URL to a PostgreSQL database.",
-            id="sluice.W001",
-        ))
+        problems.append(
+            Warning(
+                "Production is running on SQLite; workers on other machines cannot share it.",
+                hint="Set DATABASE_URL to a PostgreSQL database.",
+                id="sluice.W001",
+            )
+        )
     if settings.CELERY_BROKER_URL.startswith("sqla+"):
-        problems.append(Warning(
-            "Production is using the embedded SQLite broker.",
-            hint="Set SLUICE_BROKER_URL to a Redis URL, e.g. redis://127.0.0.1:6379/0.",
-            id="sluice.W002",
-        ))
+        problems.append(
+            Warning(
+                "Production is using the embedded SQLite broker.",
+                hint="Set SLUICE_BROKER_URL to a Redis URL, e.g. redis://127.0.0.1:6379/0.",
+                id="sluice.W002",
+            )
+        )
     return problems
 
 

@@ -19,9 +19,7 @@ def _read_or_create(path: Path, make, what: str) -> str:
 
 
 def embedded_secret_key(data_dir: Path) -> str:
-    return _read_or_create(
-        data_dir / "secret_key", lambda: secrets.token_urlsafe(50), "secret key"
-    )
+    return _read_or_create(data_dir / "secret_key", lambda: secrets.token_urlsafe(50), "secret key")
 
 
 def embedded_vault_key(data_dir: Path) -> str:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "channels",
     "accounts_app",
@@ -201,8 +202,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.choice(
-        "SLUICE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
-    ).upper()},
+    "root": {
+        "handlers": ["console"],
+        "level": env.choice(
+            "SLUICE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ).upper(),
+    },
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

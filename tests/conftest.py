@@ -3,6 +3,7 @@ from django.test import Client
 
 from accounts_app.models import Role, User
 
+pytest_plugins = ["tests.standins.fixtures", "tests.browser"]
 PASSWORD = "correct horse battery staple"
 
 

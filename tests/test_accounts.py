@@ -19,8 +19,9 @@ def test_every_page_asks_anonymous_visitors_to_sign_in(client, url):
 
 
 def test_signing_in_with_email_and_password(client, editor_user):
-    response = client.post("/login/", {"username": "EDDIE@example.com", "password": PASSWORD},
-                           follow=True)
+    response = client.post(
+        "/login/", {"username": "EDDIE@example.com", "password": PASSWORD}, follow=True
+    )
     assert response.redirect_chain[-1][0] == "/flows/"
     assert b"Eddie" in response.content and b"Editor" in response.content
 
@@ -62,10 +63,16 @@ def test_people_page_is_for_admins(request, persona, admin_user):
 
 
 def test_an_admin_adds_a_person_with_a_role(admin_client, client):
-    response = admin_client.post("/people/", {
-        "email": "New.Person@Example.com", "name": "New", "role": "editor",
-        "password": "a sturdy passphrase 42",
-    }, follow=True)
+    response = admin_client.post(
+        "/people/",
+        {
+            "email": "New.Person@Example.com",
+            "name": "New",
+            "role": "editor",
+            "password": "a sturdy passphrase 42",
+        },
+        follow=True,
+    )
     assert b"can now sign in as Editor" in response.content
     person = User.objects.get(email="new.person@example.com")
     assert person.role == Role.EDITOR and person.can_edit_flows and not person.is_staff
@@ -73,10 +80,15 @@ def test_an_admin_adds_a_person_with_a_role(admin_client, client):
 
 
 def test_adding_a_person_twice_shows_an_error_and_keeps_the_input(admin_client, editor_user):
-    response = admin_client.post("/people/", {
-        "email": "eddie@example.com", "name": "Second Eddie", "role": "viewer",
-        "password": "123",
-    })
+    response = admin_client.post(
+        "/people/",
+        {
+            "email": "eddie@example.com",
+            "name": "Second Eddie",
+            "role": "viewer",
+            "password": "123",
+        },
+    )
     assert response.status_code == 200
     assert b"already has an account" in response.content
     assert b'value="Second Eddie"' in response.content
@@ -90,8 +102,7 @@ def test_making_someone_admin_makes_them_staff(admin_client, viewer_user):
 
 
 def test_an_admin_cannot_demote_themselves(admin_client, admin_user):
-    response = admin_client.post(f"/people/{admin_user.pk}/", {"role": "viewer",
-                                                                "is_active": "on"})
+    response = admin_client.post(f"/people/{admin_user.pk}/", {"role": "viewer", "is_active": "on"})
     assert b"cannot remove your own admin role" in response.content
     admin_user.refresh_from_db()
     assert admin_user.role == Role.ADMIN
@@ -137,3 +148,60 @@ def test_ensure_admin_prints_a_generated_password(capsys, monkeypatch, client):
 def test_the_login_page_names_the_product(client, db):
     response = client.get(reverse("login"))
     assert b"Sign in to Sluice" in response.content
+
+
+def test_a_person_changes_their_own_password(viewer_client, client):
+    response = viewer_client.post(
+        "/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a brand new passphrase",
+            "new_password2": "a brand new passphrase",
+        },
+        follow=True,
+    )
+    assert b"Your password was changed" in response.content
+    assert client.login(username="vera@example.com", password="a brand new passphrase")
+
+
+def test_a_wrong_old_password_keeps_the_password(viewer_client, client):
+    response = viewer_client.post(
+        "/account/password/",
+        {
+            "old_password": "wrong",
+            "new_password1": "a brand new passphrase",
+            "new_password2": "a brand new passphrase",
+        },
+    )
+    assert b"Your old password was entered incorrectly" in response.content
+    assert client.login(username="vera@example.com", password=PASSWORD)
+
+
+def test_every_account_form_needs_the_csrf_token(csrf_admin_client, viewer_user):
+    forms = [
+        ("/people/", {"email": "x@example.com", "role": "admin", "password": "long enough 123"}),
+        (f"/people/{viewer_user.pk}/", {"role": "admin", "is_active": "on"}),
+        (
+            "/account/password/",
+            {
+                "old_password": PASSWORD,
+                "new_password1": "n3w passphrase!",
+                "new_password2": "n3w passphrase!",
+            },
+        ),
+        ("/logout/", {}),
+    ]
+    for url, data in forms:
+        assert csrf_admin_client.post(url, data).status_code == 403, url
+    viewer_user.refresh_from_db()
+    assert viewer_user.role == Role.VIEWER
+    assert User.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_signing_in_needs_the_csrf_token(viewer_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post("/login/", {"username": "vera@example.com", "password": PASSWORD})
+    assert response.status_code == 403

@@ -1,6 +1,7 @@
 """Settings come from the environment, strictly; production refuses to start unsafe."""
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -16,11 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def manage(*args, **variables):
     """Run manage.py in a fresh process with only the given Sluice variables set."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SLUICE_") and k != "DATABASE_URL"}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("SLUICE_") and k != "DATABASE_URL"
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **variables},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -112,13 +118,16 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     )
 
 
-@pytest.mark.parametrize("overrides, check_id", [
-    ({"SLUICE_SECRET_KEY": "short"}, "sluice.E001"),
-    ({"SLUICE_VAULT_KEYS": None}, "sluice.E002"),
-    ({"SLUICE_ALLOW_LOCAL_ENDPOINTS": "true"}, "sluice.E003"),
-    ({"SLUICE_ALLOWED_HOSTS": None}, "sluice.E004"),
-    ({"SLUICE_DEBUG": "on"}, "sluice.E005"),
-])
+@pytest.mark.parametrize(
+    "overrides, check_id",
+    [
+        ({"SLUICE_SECRET_KEY": "short"}, "sluice.E001"),
+        ({"SLUICE_VAULT_KEYS": None}, "sluice.E002"),
+        ({"SLUICE_ALLOW_LOCAL_ENDPOINTS": "true"}, "sluice.E003"),
+        ({"SLUICE_ALLOWED_HOSTS": None}, "sluice.E004"),
+        ({"SLUICE_DEBUG": "on"}, "sluice.E005"),
+    ],
+)
 def test_production_checks_refuse_unsafe_settings(tmp_path, overrides, check_id):
     result = manage("check", **production(tmp_path, **overrides))
     assert result.returncode != 0
@@ -132,11 +141,28 @@ def test_production_warns_about_sqlite(tmp_path):
 
 def test_the_web_server_refuses_an_unsafe_production_start(tmp_path):
     variables = production(tmp_path, SLUICE_VAULT_KEYS=None)
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SLUICE_") and k != "DATABASE_URL"}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("SLUICE_") and k != "DATABASE_URL"
+    }
     result = subprocess.run(
-        [sys.executable, "-c", "import sluice.asgi"], cwd=ROOT, env={**base, **variables},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import sluice.asgi"],
+        cwd=ROOT,
+        env={**base, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "refusing to start" in result.stderr and "sluice.E002" in result.stderr
+
+
+def test_env_example_lists_every_variable_sluice_reads():
+    read = set()
+    for path in [*ROOT.glob("*_app/**/*.py"), *ROOT.glob("sluice/**/*.py"), *ROOT.glob("bin/*")]:
+        text = path.read_text()
+        read |= set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', text))
+        read |= set(re.findall(r"\$\{?(SLUICE_[A-Z_]+)", text))
+    listed = set(re.findall(r"^#?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert "SLUICE_VAULT_KEYS" in read and "DATABASE_URL" in read
+    assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+    assert listed <= read, f".env.example lists unused variables: {sorted(listed - read)}"

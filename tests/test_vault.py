@@ -25,10 +25,16 @@ def three_connections(admin_client):
 
 def vault_urls(pk):
     return [
-        ("get", "/vault/"), ("get", "/vault/new/"), ("get", "/vault/new/?kind=auth0"),
-        ("post", "/vault/new/?kind=auth0"), ("get", f"/vault/{pk}/"), ("post", f"/vault/{pk}/"),
-        ("post", f"/vault/{pk}/test/"), ("get", f"/vault/{pk}/delete/"),
-        ("post", f"/vault/{pk}/delete/"), ("post", "/vault/providers/"),
+        ("get", "/vault/"),
+        ("get", "/vault/new/"),
+        ("get", "/vault/new/?kind=auth0"),
+        ("post", "/vault/new/?kind=auth0"),
+        ("get", f"/vault/{pk}/"),
+        ("post", f"/vault/{pk}/"),
+        ("post", f"/vault/{pk}/test/"),
+        ("get", f"/vault/{pk}/delete/"),
+        ("post", f"/vault/{pk}/delete/"),
+        ("post", "/vault/providers/"),
     ]
 
 
@@ -59,7 +65,10 @@ def test_non_staff_get_403_on_every_vault_url(request, persona, three_connection
         response = getattr(client, method)(url, data)
         assert response.status_code == 403, (method, url)
     assert set(Connection.objects.values_list("name", flat=True)) == {
-        "Acme tenant", "Mail relay", "Twilio main"}
+        "Acme tenant",
+        "Mail relay",
+        "Twilio main",
+    }
     assert not Provider.objects.exists()
 
 
@@ -81,8 +90,11 @@ def test_the_forms_carry_the_csrf_token(admin_client, three_connections):
 def test_no_page_shows_a_secret(admin_client, three_connections):
     urls = ["/vault/", "/admin/vault_app/connection/", "/admin/vault_app/provider/"]
     for connection in three_connections.values():
-        urls += [f"/vault/{connection.pk}/", f"/vault/{connection.pk}/delete/",
-                 f"/admin/vault_app/connection/{connection.pk}/change/"]
+        urls += [
+            f"/vault/{connection.pk}/",
+            f"/vault/{connection.pk}/delete/",
+            f"/admin/vault_app/connection/{connection.pk}/change/",
+        ]
     for url in urls:
         response = admin_client.get(url)
         assert response.status_code == 200, url
@@ -124,17 +136,20 @@ def _database_contents() -> str:
     return "\n".join(rows)
 
 
-@pytest.mark.parametrize("domain, message", [
-    ("https://acme.us.auth0.com", "no https://, port or path"),
-    ("acme.us.auth0.com/api", "no https://, port or path"),
-    ("acme.us.auth0.com:8443", "no https://, port or path"),
-    ("acme.us .auth0.com", "Remove the spaces"),
-    ("acme.us.auth0\t.com", "Remove the spaces"),
-    ("user@acme.us.auth0.com", "no https://, port or path"),
-    ("localhost", "Enter a host name such as"),
-    ("10.0.0.5", "not an IP address"),
-    ("-bad-.auth0.com", "Enter a host name such as"),
-])
+@pytest.mark.parametrize(
+    "domain, message",
+    [
+        ("https://acme.us.auth0.com", "no https://, port or path"),
+        ("acme.us.auth0.com/api", "no https://, port or path"),
+        ("acme.us.auth0.com:8443", "no https://, port or path"),
+        ("acme.us .auth0.com", "Remove the spaces"),
+        ("acme.us.auth0\t.com", "Remove the spaces"),
+        ("user@acme.us.auth0.com", "no https://, port or path"),
+        ("localhost", "Enter a host name such as"),
+        ("10.0.0.5", "not an IP address"),
+        ("-bad-.auth0.com", "Enter a host name such as"),
+    ],
+)
 def test_an_invalid_domain_is_a_field_error_that_keeps_the_input(admin_client, domain, message):
     response = create(admin_client, "auth0", domain=domain)
     assert response.status_code == 200
@@ -179,15 +194,18 @@ def test_a_required_secret_is_needed_on_create(admin_client):
     assert not Connection.objects.exists()
 
 
-@pytest.mark.parametrize("kind, field, value, message", [
-    ("twilio", "account_sid", "AC123", "AC followed by 32 hexadecimal"),
-    ("twilio", "from_number", "0415 555", "international form"),
-    ("twilio", "api_base_url", "http://api.twilio.com", "https://"),
-    ("twilio", "api_base_url", "https://api.twilio.com/2010-04-01", "without a path"),
-    ("smtp", "sender_email", "not-an-email", "Enter a valid email address"),
-    ("smtp", "security", "ssl3", "Select a valid choice"),
-    ("auth0", "audience", "http://acme/api/v2/", "API identifier"),
-])
+@pytest.mark.parametrize(
+    "kind, field, value, message",
+    [
+        ("twilio", "account_sid", "AC123", "AC followed by 32 hexadecimal"),
+        ("twilio", "from_number", "0415 555", "international form"),
+        ("twilio", "api_base_url", "http://api.twilio.com", "https://"),
+        ("twilio", "api_base_url", "https://api.twilio.com/2010-04-01", "without a path"),
+        ("smtp", "sender_email", "not-an-email", "Enter a valid email address"),
+        ("smtp", "security", "ssl3", "Select a valid choice"),
+        ("auth0", "audience", "http://acme/api/v2/", "API identifier"),
+    ],
+)
 def test_other_bad_values_are_field_errors(admin_client, kind, field, value, message):
     response = create(admin_client, kind, **{field: value})
     assert response.status_code == 200
@@ -205,8 +223,9 @@ def test_the_edit_form_shows_a_secret_is_set_but_never_its_value(admin_client, t
 
 def test_leaving_a_secret_blank_keeps_it(admin_client, three_connections):
     connection = three_connections["auth0"]
-    response = admin_client.post(f"/vault/{connection.pk}/",
-                                 auth0_form(client_secret="", client_id="new-id"))
+    response = admin_client.post(
+        f"/vault/{connection.pk}/", auth0_form(client_secret="", client_id="new-id")
+    )
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.credentials()["client_id"] == "new-id"
@@ -222,22 +241,25 @@ def test_typing_a_new_secret_replaces_it(admin_client, three_connections):
 
 def test_an_optional_secret_can_be_removed(admin_client, three_connections):
     connection = three_connections["smtp"]
-    admin_client.post(f"/vault/{connection.pk}/",
-                      smtp_form(password="", username="", clear_password="on"))
+    admin_client.post(
+        f"/vault/{connection.pk}/", smtp_form(password="", username="", clear_password="on")
+    )
     connection.refresh_from_db()
     assert connection.secrets() == {} and connection.secrets_set == []
 
 
 def test_delete_asks_first_then_deletes(admin_client, three_connections):
     connection = three_connections["twilio"]
-    assert b"will be removed for good" in admin_client.get(
-        f"/vault/{connection.pk}/delete/").content
+    assert (
+        b"will be removed for good" in admin_client.get(f"/vault/{connection.pk}/delete/").content
+    )
     assert admin_client.post(f"/vault/{connection.pk}/delete/").status_code == 302
     assert not Connection.objects.filter(pk=connection.pk).exists()
 
 
-def test_delete_is_refused_while_flows_use_the_connection(admin_client, three_connections,
-                                                         admin_user):
+def test_delete_is_refused_while_flows_use_the_connection(
+    admin_client, three_connections, admin_user
+):
     connection = three_connections["auth0"]
     for name in ("Welcome new users", "Nightly cleanup"):
         flow = Flow.objects.create(name=name, owner=admin_user)
@@ -249,7 +271,8 @@ def test_delete_is_refused_while_flows_use_the_connection(admin_client, three_co
     assert Connection.objects.filter(pk=connection.pk).exists()
     listing = admin_client.get("/vault/").content.decode()
     assert "Welcome new users, Nightly cleanup" in listing or (
-        "Nightly cleanup, Welcome new users" in listing)
+        "Nightly cleanup, Welcome new users" in listing
+    )
 
 
 def test_the_database_refuses_to_delete_a_connection_in_use(three_connections, admin_user):
@@ -263,8 +286,9 @@ def test_the_database_refuses_to_delete_a_connection_in_use(three_connections, a
 
 def test_staff_choose_the_providers(admin_client, three_connections):
     smtp, twilio = three_connections["smtp"], three_connections["twilio"]
-    response = admin_client.post("/vault/providers/", {"email": smtp.pk, "phone": twilio.pk},
-                                 follow=True)
+    response = admin_client.post(
+        "/vault/providers/", {"email": smtp.pk, "phone": twilio.pk}, follow=True
+    )
     assert b"Saved the providers" in response.content
     assert Provider.objects.get(purpose="email").connection == smtp
     assert Provider.objects.get(purpose="phone").connection == twilio
@@ -272,8 +296,9 @@ def test_staff_choose_the_providers(admin_client, three_connections):
 
 
 def test_a_provider_must_be_of_the_right_kind(admin_client, three_connections):
-    response = admin_client.post("/vault/providers/",
-                                 {"email": three_connections["twilio"].pk}, follow=True)
+    response = admin_client.post(
+        "/vault/providers/", {"email": three_connections["twilio"].pk}, follow=True
+    )
     assert b"Choose an SMTP connection for email" in response.content
     assert not Provider.objects.exists()
 
@@ -296,8 +321,9 @@ def test_key_rotation_reencrypts_every_secret(three_connections, settings, capsy
     assert Connection.objects.get(kind="auth0").secrets()["client_secret"] == AUTH0_SECRET
 
 
-def test_a_secret_that_cannot_be_decrypted_is_a_clear_error(admin_client, three_connections,
-                                                            settings):
+def test_a_secret_that_cannot_be_decrypted_is_a_clear_error(
+    admin_client, three_connections, settings
+):
     settings.VAULT_KEYS = [Fernet.generate_key().decode()]
     connection = three_connections["auth0"]
     response = admin_client.post(f"/vault/{connection.pk}/test/", follow=True)
@@ -311,8 +337,9 @@ def test_a_secret_that_cannot_be_decrypted_is_a_clear_error(admin_client, three_
 
 
 def test_save_and_test_puts_an_unreachable_host_on_its_field(admin_client, unused_port):
-    response = admin_client.post("/vault/new/?kind=auth0",
-                                 {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"})
+    response = admin_client.post(
+        "/vault/new/?kind=auth0", {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert re.search(r'id="id_domain_error"><li>Test failed: Could not reach 127\.0\.0\.1', html)
@@ -329,3 +356,15 @@ def test_the_test_button_answers_htmx_with_the_status_cell(admin_client, unused_
     html = response.content.decode()
     assert html.strip().startswith(f'<div class="test-status" id="test-status-{connection.pk}"')
     assert "Failed" in html and "<html" not in html
+
+
+def test_after_a_failed_test_on_create_the_form_saves_the_same_connection(
+    admin_client, unused_port
+):
+    response = admin_client.post(
+        "/vault/new/?kind=twilio",
+        {**FORMS["twilio"](api_base_url=f"http://127.0.0.1:{unused_port}"), "then": "test"},
+    )
+    connection = Connection.objects.get()
+    assert f'action="/vault/{connection.pk}/"' in response.content.decode()
+    assert b"The connection was saved, but its test failed" in response.content

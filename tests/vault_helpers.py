@@ -7,20 +7,39 @@ SECRETS = (AUTH0_SECRET, SMTP_PASSWORD, TWILIO_TOKEN)
 
 
 def auth0_form(**overrides):
-    return {"name": "Acme tenant", "domain": "acme.us.auth0.com", "client_id": "m2m-client-id",
-            "client_secret": AUTH0_SECRET, "audience": "", **overrides}
+    return {
+        "name": "Acme tenant",
+        "domain": "acme.us.auth0.com",
+        "client_id": "m2m-client-id",
+        "client_secret": AUTH0_SECRET,
+        "audience": "",
+        **overrides,
+    }
 
 
 def smtp_form(**overrides):
-    return {"name": "Mail relay", "host": "smtp.example.com", "port": "587",
-            "security": "starttls", "username": "mailer", "password": SMTP_PASSWORD,
-            "sender_email": "no-reply@example.com", "sender_name": "Acme", **overrides}
+    return {
+        "name": "Mail relay",
+        "host": "smtp.example.com",
+        "port": "587",
+        "security": "starttls",
+        "username": "mailer",
+        "password": SMTP_PASSWORD,
+        "sender_email": "no-reply@example.com",
+        "sender_name": "Acme",
+        **overrides,
+    }
 
 
 def twilio_form(**overrides):
-    return {"name": "Twilio main", "account_sid": "AC" + "0123456789abcdef" * 2,
-            "auth_token": TWILIO_TOKEN, "from_number": "+14155550100", "api_base_url": "",
-            **overrides}
+    return {
+        "name": "Twilio main",
+        "account_sid": "AC" + "0123456789abcdef" * 2,
+        "auth_token": TWILIO_TOKEN,
+        "from_number": "+14155550100",
+        "api_base_url": "",
+        **overrides,
+    }
 
 
 FORMS = {"auth0": auth0_form, "smtp": smtp_form, "twilio": twilio_form}

@@ -3,7 +3,7 @@
 from django import forms
 
 from vault_app import crypto
-from vault_app.kinds import KINDS, ConnectionKind
+from vault_app.kinds import ConnectionKind
 from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, Field
 from vault_app.models import PURPOSE_KIND, Connection, Provider
 
@@ -21,8 +21,9 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
         )
         return forms.CharField(widget=widget, strip=False, **common)
     if spec.kind == INTEGER:
-        return forms.IntegerField(min_value=spec.min_value, max_value=spec.max_value,
-                                  initial=spec.default, **common)
+        return forms.IntegerField(
+            min_value=spec.min_value, max_value=spec.max_value, initial=spec.default, **common
+        )
     if spec.kind == CHOICE:
         return forms.ChoiceField(choices=spec.choices, initial=spec.default, **common)
     if spec.kind == EMAIL:
@@ -79,8 +80,11 @@ class ConnectionForm(forms.Form):
     def _merge_stored_secrets(self, cleaned):
         """Fill blank secret fields with the stored values the user chose to keep."""
         kept = [
-            spec.name for spec in self.kind.fields
-            if spec.secret and not cleaned.get(spec.name) and self.secret_is_set(spec.name)
+            spec.name
+            for spec in self.kind.fields
+            if spec.secret
+            and not cleaned.get(spec.name)
+            and self.secret_is_set(spec.name)
             and not cleaned.get(f"clear_{spec.name}")
         ]
         if not kept:
@@ -89,8 +93,11 @@ class ConnectionForm(forms.Form):
             stored = self.instance.secrets()
         except crypto.VaultKeyError:
             for name in kept:
-                self.add_error(name, "The stored value cannot be decrypted with the current "
-                               "vault keys; enter it again.")
+                self.add_error(
+                    name,
+                    "The stored value cannot be decrypted with the current "
+                    "vault keys; enter it again.",
+                )
             return
         for name in kept:
             cleaned[name] = stored.get(name, "")
@@ -102,11 +109,13 @@ class ConnectionForm(forms.Form):
         connection = self.instance or Connection(kind=self.kind.key)
         connection.name = self.cleaned_data["name"]
         connection.config = {
-            spec.name: self.cleaned_data.get(spec.name) for spec in self.kind.plain_fields
+            spec.name: self.cleaned_data.get(spec.name)
+            for spec in self.kind.plain_fields
             if self.cleaned_data.get(spec.name) not in (None, "")
         }
-        connection.set_secrets({name: self.cleaned_data.get(name) or "" for name in
-                                self.kind.secret_names})
+        connection.set_secrets(
+            {name: self.cleaned_data.get(name) or "" for name in self.kind.secret_names}
+        )
         connection.save()
         return connection
 
@@ -122,7 +131,6 @@ class ProvidersForm(forms.Form):
                 queryset=Connection.objects.filter(kind=kind),
                 required=False,
                 label=Provider.Purpose(purpose).label,
-                empty_label=f"None: no {KINDS[kind].label} connection sends "
-                            f"{'email' if purpose == 'email' else 'texts or calls'}",
+                empty_label="None",
                 initial=current.first(),
             )

@@ -20,12 +20,16 @@ def _connections():
 @staff_required
 def connection_list(request):
     providers = dict(Provider.objects.values_list("purpose", "connection__name"))
-    return render(request, "vault/list.html", {
-        "connections": _connections(),
-        "kinds": KINDS,
-        "providers_form": ProvidersForm(),
-        "providers": providers,
-    })
+    return render(
+        request,
+        "vault/list.html",
+        {
+            "connections": _connections(),
+            "kinds": KINDS,
+            "providers_form": ProvidersForm(),
+            "providers": providers,
+        },
+    )
 
 
 @staff_required
@@ -36,9 +40,7 @@ def connection_create(request):
         return render(request, "vault/choose_kind.html", {"kinds": KINDS})
     form = ConnectionForm(kind, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        connection = form.save()
-        messages.success(request, f"Saved {connection.name}.")
-        return _after_save(request, form, connection)
+        return _after_save(request, form, form.save())
     return render(request, "vault/edit.html", {"form": form, "kind": kind})
 
 
@@ -48,29 +50,41 @@ def connection_edit(request, pk):
     connection = get_object_or_404(Connection, pk=pk)
     form = ConnectionForm(connection.kind_spec, request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
-        connection = form.save()
-        messages.success(request, f"Saved {connection.name}.")
-        return _after_save(request, form, connection)
-    return render(request, "vault/edit.html", {
-        "form": form, "kind": connection.kind_spec, "connection": connection,
-    })
+        return _after_save(request, form, form.save())
+    return render(
+        request,
+        "vault/edit.html",
+        {
+            "form": form,
+            "kind": connection.kind_spec,
+            "connection": connection,
+        },
+    )
 
 
 def _after_save(request, form, connection):
     if request.POST.get("then") != "test":
+        messages.success(request, f"Saved {connection.name}.")
         return redirect("vault:list")
     result = run_test(connection.kind_spec, form.credentials())
     connection.record_test(result)
     if result.ok:
-        messages.success(request, f"Test passed: {result.message}")
+        messages.success(request, f"Saved {connection.name}. Test passed: {result.message}")
         return redirect("vault:list")
     form = ConnectionForm(connection.kind_spec, request.POST, instance=connection)
     form.is_valid()
-    form.add_error(result.field if result.field in form.fields else None,
-                   f"Test failed: {result.message}")
-    return render(request, "vault/edit.html", {
-        "form": form, "kind": connection.kind_spec, "connection": connection,
-    })
+    field = result.field if result.field in form.fields else None
+    form.add_error(field, f"Test failed: {result.message}")
+    return render(
+        request,
+        "vault/edit.html",
+        {
+            "form": form,
+            "kind": connection.kind_spec,
+            "connection": connection,
+            "test_failed": field is not None,
+        },
+    )
 
 
 @staff_required
@@ -103,9 +117,16 @@ def connection_delete(request, pk):
             return redirect("vault:list")
     roles = Provider.objects.filter(connection=connection)
     status = 409 if request.method == "POST" else 200
-    return render(request, "vault/delete.html", {
-        "connection": connection, "flows": flows, "roles": roles,
-    }, status=status)
+    return render(
+        request,
+        "vault/delete.html",
+        {
+            "connection": connection,
+            "flows": flows,
+            "roles": roles,
+        },
+        status=status,
+    )
 
 
 @staff_required
@@ -119,4 +140,3 @@ def providers(request):
         set_provider(purpose, form.cleaned_data[purpose])
     messages.success(request, "Saved the providers.")
     return redirect("vault:list")
-

@@ -13,6 +13,7 @@ from vault_app.kinds.base import (
     TestResult,
     describe_transport_error,
     is_local_endpoint,
+    json_object,
     outbound_http,
     validate_host_name,
 )
@@ -38,7 +39,9 @@ def audience(config: Mapping[str, Any]) -> str:
 def validate_audience(value: str) -> str:
     value = value.strip()
     if not value.startswith("https://") or any(ch.isspace() for ch in value):
-        raise ValidationError("Enter the API identifier, such as https://acme.us.auth0.com/api/v2/.")
+        raise ValidationError(
+            "Enter the API identifier, such as https://acme.us.auth0.com/api/v2/."
+        )
     return value
 
 
@@ -58,12 +61,9 @@ def request_token(credentials: Mapping[str, Any], http: httpx.Client) -> httpx.R
 
 def auth0_error(response: httpx.Response) -> str:
     """Say what Auth0 answered, in Auth0's own words where it gave them."""
-    try:
-        body = response.json()
-    except ValueError:
+    body = json_object(response)
+    if body is None:
         return f"Auth0 answered HTTP {response.status_code} without a JSON error body."
-    if not isinstance(body, dict):
-        return f"Auth0 answered HTTP {response.status_code}."
     error = body.get("error") or body.get("errorCode") or f"HTTP {response.status_code}"
     detail = body.get("error_description") or body.get("message") or ""
     return f"{error}: {detail}" if detail else str(error)
@@ -76,8 +76,8 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
             response = request_token(credentials, http)
     except httpx.TransportError as exc:
         return TestResult(False, describe_transport_error(exc, domain), field="domain")
-    if response.status_code == 200:
-        body = response.json()
+    body = json_object(response)
+    if response.status_code == 200 and body and body.get("access_token"):
         scopes = (body.get("scope") or "").split()
         shown = ", ".join(scopes[:6]) + (f" and {len(scopes) - 6} more" if len(scopes) > 6 else "")
         return TestResult(
@@ -85,10 +85,21 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
             f"Auth0 issued a Management API token for {audience(credentials)}"
             + (f" with scopes {shown}." if scopes else " with no scopes granted yet."),
         )
-    if response.status_code in (404, 405) or "json" not in response.headers.get("content-type", ""):
-        return TestResult(False, f"{domain} is not answering like an Auth0 tenant: "
-                          f"{auth0_error(response)}", field="domain")
-    return TestResult(False, auth0_error(response))
+    if response.status_code in (200, 404, 405) or body is None:
+        return TestResult(
+            False,
+            f"{domain} is not answering like an Auth0 tenant: {auth0_error(response)}",
+            field="domain",
+        )
+    return TestResult(False, auth0_error(response), field=_field_at_fault(response, body))
+
+
+def _field_at_fault(response: httpx.Response, body: dict) -> str | None:
+    if response.status_code == 401:
+        return "client_secret"
+    if "Service not enabled" in str(body.get("error_description", "")):
+        return "audience"
+    return None
 
 
 KIND = ConnectionKind(
@@ -96,15 +107,27 @@ KIND = ConnectionKind(
     label="Auth0",
     description="A machine-to-machine application allowed to call your tenant's Management API.",
     fields=(
-        Field("domain", "Tenant domain", validate=validate_domain,
-              placeholder="acme.us.auth0.com",
-              help="Your tenant's domain, such as acme.us.auth0.com, or its custom domain."),
-        Field("client_id", "Client ID",
-              help="Of a machine-to-machine application authorised for the Management API."),
+        Field(
+            "domain",
+            "Tenant domain",
+            validate=validate_domain,
+            placeholder="acme.us.auth0.com",
+            help="Your tenant's domain, such as acme.us.auth0.com, or its custom domain.",
+        ),
+        Field(
+            "client_id",
+            "Client ID",
+            help="Of a machine-to-machine application authorised for the Management API.",
+        ),
         Field("client_secret", "Client Secret", kind=SECRET),
-        Field("audience", "Audience", required=False, validate=validate_audience,
-              help="Leave blank for https://{domain}/api/v2/. With a custom domain, enter your "
-                   "tenant's canonical API identifier."),
+        Field(
+            "audience",
+            "Audience",
+            required=False,
+            validate=validate_audience,
+            help="Leave blank for https://{domain}/api/v2/. With a custom domain, enter your "
+            "tenant's canonical API identifier.",
+        ),
     ),
     test=test,
 )

@@ -75,6 +75,15 @@ def outbound_http(**kwargs) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=False, **kwargs)
 
 
+def json_object(response: httpx.Response) -> dict | None:
+    """Return the response's body if it is a JSON object, else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def describe_transport_error(exc: httpx.TransportError, where: str) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"{where} did not answer within {settings.OUTBOUND_TIMEOUT} seconds."

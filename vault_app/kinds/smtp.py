@@ -74,19 +74,24 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
             server.noop()
     except socket.gaierror:
         return TestResult(False, f"{credentials['host']} does not resolve.", field="host")
-    except (TimeoutError, socket.timeout):
-        return TestResult(False, f"{where} did not answer within "
-                          f"{settings.OUTBOUND_TIMEOUT} seconds.", field="host")
+    except TimeoutError:
+        return TestResult(
+            False,
+            f"{where} did not answer within {settings.OUTBOUND_TIMEOUT} seconds.",
+            field="host",
+        )
     except ConnectionRefusedError:
         return TestResult(False, f"{where} refused the connection.", field="port")
     except smtplib.SMTPNotSupportedError as exc:
         return TestResult(False, str(exc), field="security")
     except smtplib.SMTPAuthenticationError as exc:
-        return TestResult(False, f"The server refused the login: {_server_words(exc)}",
-                          field="password")
+        return TestResult(
+            False, f"The server refused the login: {_server_words(exc)}", field="password"
+        )
     except ssl.SSLError as exc:
-        return TestResult(False, f"The TLS handshake with {where} failed: {exc.reason or exc}.",
-                          field="security")
+        return TestResult(
+            False, f"The TLS handshake with {where} failed: {exc.reason or exc}.", field="security"
+        )
     except smtplib.SMTPResponseException as exc:
         return TestResult(False, f"The server answered {_server_words(exc)}")
     except (smtplib.SMTPException, OSError) as exc:
@@ -103,15 +108,22 @@ KIND = ConnectionKind(
     fields=(
         Field("host", "Host", validate=validate_smtp_host, placeholder="smtp.example.com"),
         Field("port", "Port", kind=INTEGER, default=587, min_value=1, max_value=65535),
-        Field("security", "Security", kind=CHOICE, default=STARTTLS, choices=(
-            (STARTTLS, "STARTTLS (usually port 587)"),
-            (TLS, "TLS from the start (usually port 465)"),
-            (NONE, "None (only for a relay on a trusted network)"),
-        )),
+        Field(
+            "security",
+            "Security",
+            kind=CHOICE,
+            default=STARTTLS,
+            choices=(
+                (STARTTLS, "STARTTLS (usually port 587)"),
+                (TLS, "TLS from the start (usually port 465)"),
+                (NONE, "None (only for a relay on a trusted network)"),
+            ),
+        ),
         Field("username", "Username", required=False),
         Field("password", "Password", kind=SECRET, required=False),
-        Field("sender_email", "Default sender email", kind=EMAIL,
-              placeholder="no-reply@example.com"),
+        Field(
+            "sender_email", "Default sender email", kind=EMAIL, placeholder="no-reply@example.com"
+        ),
         Field("sender_name", "Default sender name", required=False),
     ),
     test=test,

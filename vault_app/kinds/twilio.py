@@ -15,6 +15,7 @@ from vault_app.kinds.base import (
     TestResult,
     describe_transport_error,
     is_local_endpoint,
+    json_object,
     outbound_http,
     validate_host_name,
 )
@@ -64,11 +65,8 @@ def client(credentials: Mapping[str, Any]) -> httpx.Client:
 
 
 def twilio_error(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("message"):
+    body = json_object(response)
+    if body and body.get("message"):
         code = body.get("code")
         return f"Twilio error {code}: {body['message']}" if code else body["message"]
     return f"Twilio answered HTTP {response.status_code}."
@@ -78,16 +76,20 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
     where = urlsplit(api_base(credentials)).netloc
     try:
         with client(credentials) as http:
-            response = http.get(f"{api_base(credentials)}/2010-04-01/Accounts/"
-                                f"{credentials['account_sid']}.json")
+            response = http.get(
+                f"{api_base(credentials)}/2010-04-01/Accounts/{credentials['account_sid']}.json"
+            )
     except httpx.TransportError as exc:
         return TestResult(False, describe_transport_error(exc, where), field="api_base_url")
-    if response.status_code != 200:
+    account = json_object(response)
+    if response.status_code != 200 or account is None:
         field = "auth_token" if response.status_code == 401 else None
         return TestResult(False, twilio_error(response), field=field)
-    account = response.json()
     name = account.get("friendly_name") or credentials["account_sid"]
-    return TestResult(True, f"Twilio account {name} is {account.get('status', 'reachable')}.")
+    status = account.get("status", "active")
+    if status != "active":
+        return TestResult(False, f"Twilio account {name} is {status}; it cannot send.")
+    return TestResult(True, f"Twilio account {name} is active.")
 
 
 KIND = ConnectionKind(
@@ -96,14 +98,27 @@ KIND = ConnectionKind(
     description="A Twilio account that sends the texts and calls of Send SMS and Make call.",
     provides="phone",
     fields=(
-        Field("account_sid", "Account SID", validate=validate_account_sid,
-              placeholder="AC0123456789abcdef0123456789abcdef"),
+        Field(
+            "account_sid",
+            "Account SID",
+            validate=validate_account_sid,
+            placeholder="AC0123456789abcdef0123456789abcdef",
+        ),
         Field("auth_token", "Auth Token", kind=SECRET),
-        Field("from_number", "Default From number", validate=validate_phone_number,
-              placeholder="+14155550100",
-              help="Used when a Send SMS or Make call step leaves From empty."),
-        Field("api_base_url", "API base URL", required=False, validate=validate_api_base,
-              help=f"Leave blank for {DEFAULT_API}."),
+        Field(
+            "from_number",
+            "Default From number",
+            validate=validate_phone_number,
+            placeholder="+14155550100",
+            help="Used when a Send SMS or Make call step leaves From empty.",
+        ),
+        Field(
+            "api_base_url",
+            "API base URL",
+            required=False,
+            validate=validate_api_base,
+            help=f"Leave blank for {DEFAULT_API}.",
+        ),
     ),
     test=test,
 )

@@ -17,11 +17,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=env.string("SLUICE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env.integer("SLUICE_PORT", 8000, 1, 65535))
         parser.add_argument(
-            "--port", type=int, default=env.integer("SLUICE_PORT", 8000, 1, 65535)
-        )
-        parser.add_argument(
-            "--concurrency", type=int,
+            "--concurrency",
+            type=int,
             default=env.integer("SLUICE_WORKER_CONCURRENCY", 2, 1, 64),
             help="How many runs the worker executes at once.",
         )
@@ -29,16 +28,40 @@ class Command(BaseCommand):
 
     def handle(self, host, port, concurrency, no_worker, **options):
         python = sys.executable
-        commands = {"web": [python, "-m", "daphne", "-b", host, "-p", str(port),
-                            "--proxy-headers", "sluice.asgi:application"]}
+        commands = {
+            "web": [
+                python,
+                "-m",
+                "daphne",
+                "-b",
+                host,
+                "-p",
+                str(port),
+                "--proxy-headers",
+                "sluice.asgi:application",
+            ]
+        }
         if not no_worker:
-            commands["worker"] = [python, "-m", "celery", "-A", "sluice", "worker",
-                                  "--loglevel", "INFO", "--concurrency", str(concurrency)]
-        children = {name: subprocess.Popen(cmd, start_new_session=True)
-                    for name, cmd in commands.items()}
-        self.stdout.write(f"Sluice is running on http://{host}:{port}/ "
-                          f"({settings.MODE} mode; data in {settings.DATA_DIR}). "
-                          "Press Ctrl-C to stop.")
+            commands["worker"] = [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "sluice",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+            ]
+        children = {
+            name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()
+        }
+        self.stdout.write(
+            f"Sluice is running on http://{host}:{port}/ "
+            f"({settings.MODE} mode; data in {settings.DATA_DIR}). "
+            "Press Ctrl-C to stop."
+        )
         self.stdout.flush()
         stop = _Stop()
         signal.signal(signal.SIGINT, stop)
@@ -60,8 +83,10 @@ def _wait(children: dict, stop: _Stop) -> int:
     while not stop.requested:
         for name, child in children.items():
             if child.poll() is not None:
-                print(f"sluice: the {name} process exited with code {child.returncode}; "
-                      "stopping.", file=sys.stderr)
+                print(
+                    f"sluice: the {name} process exited with code {child.returncode}; stopping.",
+                    file=sys.stderr,
+                )
                 return child.returncode or 1
         time.sleep(0.3)
     return 0

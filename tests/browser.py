@@ -1,0 +1,64 @@
+"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("SLUICE_TEST_CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        pytest.fail("Debian's chromium is not installed; `bin/setup --dev` installs it.")
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls that tests
+    # make between browser steps are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_factory(chromium, live_server):
+    contexts = []
+
+    def open_page(width=1280, height=900):
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, base_url=live_server.url
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, email, password):
+    page.goto("/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/flows/")
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
