@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -28,10 +29,15 @@ def chromium():
     # Playwright's sync API keeps an event loop in this thread; the ORM calls that tests
     # make between browser steps are synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Playwright runs the rest of the session in a greenlet with its own context, where
+    # Django's per-context connections are new ones: close them on both sides of it, so
+    # none is left holding the test database open when it is dropped.
+    connections.close_all()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+        connections.close_all()
 
 
 @pytest.fixture
