@@ -17,7 +17,7 @@ class Command(BaseCommand):
         if existing:
             self.stdout.write(
                 f"Sign in as {existing.email} (its password was set on first start; "
-                f"`python manage.py changepassword {existing.email}` sets a new one)."
+                f"`.venv/bin/python manage.py changepassword {existing.email}` sets a new one)."
             )
             return
         email = env.string("SLUICE_ADMIN_EMAIL", "admin@sluice.local")

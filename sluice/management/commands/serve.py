@@ -95,7 +95,7 @@ def _wait(children: dict, stop: _Stop) -> int:
 def _terminate(children: dict, grace: float = 10.0) -> None:
     for child in children.values():
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+            child.terminate()  # the worker stops its own pool: a warm shutdown
     deadline = time.monotonic() + grace
     for child in children.values():
         try:
