@@ -368,3 +368,42 @@ def test_after_a_failed_test_on_create_the_form_saves_the_same_connection(
     connection = Connection.objects.get()
     assert f'action="/vault/{connection.pk}/"' in response.content.decode()
     assert b"The connection was saved, but its test failed" in response.content
+
+
+def test_no_log_line_carries_a_secret(admin_client, caplog, auth0_standin, twilio_standin):
+    import base64
+    import logging
+
+    for name in ("", "httpx", "httpcore", "vault_app", "django"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    admin_client.post(
+        "/vault/new/?kind=auth0",
+        {
+            **auth0_form(
+                domain=auth0_standin.domain,
+                client_id=auth0_standin.client_id,
+                client_secret=auth0_standin.client_secret,
+            ),
+            "then": "test",
+        },
+    )
+    admin_client.post(
+        "/vault/new/?kind=twilio",
+        {
+            **FORMS["twilio"](
+                account_sid=twilio_standin.account_sid,
+                auth_token=twilio_standin.auth_token,
+                api_base_url=twilio_standin.base_url,
+            ),
+            "then": "test",
+        },
+    )
+    for connection in Connection.objects.all():
+        admin_client.post(f"/vault/{connection.pk}/test/")
+    basic = base64.b64encode(
+        f"{twilio_standin.account_sid}:{twilio_standin.auth_token}".encode()
+    ).decode()
+    assert Connection.objects.filter(last_test_ok=True).count() == 2
+    assert "HTTP Request: POST" in caplog.text
+    for secret in (auth0_standin.client_secret, twilio_standin.auth_token, basic):
+        assert secret not in caplog.text

@@ -4,8 +4,8 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts_app.access import staff_required
 from vault_app.forms import ConnectionForm, ProvidersForm
@@ -32,6 +32,7 @@ def connection_list(request):
     )
 
 
+@sensitive_post_parameters()
 @staff_required
 @require_http_methods(["GET", "POST"])
 def connection_create(request):
@@ -44,6 +45,7 @@ def connection_create(request):
     return render(request, "vault/edit.html", {"form": form, "kind": kind})
 
 
+@sensitive_post_parameters()
 @staff_required
 @require_http_methods(["GET", "POST"])
 def connection_edit(request, pk):
@@ -112,8 +114,6 @@ def connection_delete(request, pk):
             flows = sorted({str(getattr(obj, "flow", obj)) for obj in exc.protected_objects})
         else:
             messages.success(request, f"Deleted {connection.name}.")
-            if request.htmx:
-                return HttpResponseClientRedirect("/vault/")
             return redirect("vault:list")
     roles = Provider.objects.filter(connection=connection)
     status = 409 if request.method == "POST" else 200
