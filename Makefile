@@ -7,7 +7,7 @@ test:  ## set everything up and run the whole test suite
 	bin/test
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy .
 
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

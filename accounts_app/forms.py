@@ -25,7 +25,8 @@ class PersonForm(forms.ModelForm):
         return email
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         password = cleaned.get("password")
         if password:
             user = User(email=cleaned.get("email", ""), name=cleaned.get("name", ""))

@@ -28,13 +28,13 @@ class SluiceUserManager(UserManager):
         user.set_password(password)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email, password=None, **extra_fields):  # type: ignore[override]
         extra_fields.setdefault("role", Role.VIEWER)
         user = self._create_user_object(None, email, password, **extra_fields)
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(self, email, password=None, **extra_fields):  # type: ignore[override]
         extra_fields["role"] = Role.ADMIN
         extra_fields["is_superuser"] = True
         return self.create_user(email, password, **extra_fields)
@@ -43,18 +43,18 @@ class SluiceUserManager(UserManager):
 class User(AbstractUser):
     """A person who signs in with an email address; the role decides what they may do."""
 
-    username = None
-    first_name = None
-    last_name = None
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
 
-    USERNAME_FIELD = "email"
+    USERNAME_FIELD = "email"  # type: ignore[misc]
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
 
-    objects = SluiceUserManager()
+    objects = SluiceUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["email"]

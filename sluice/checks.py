@@ -1,14 +1,14 @@
 """System checks that refuse a production deployment that is not set up safely."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=False)
 def check_production(app_configs=None, **kwargs):
     if not settings.PRODUCTION:
         return []
-    problems = []
+    problems: list[CheckMessage] = []
     key = settings.SECRET_KEY
     if len(key) < 40 or len(set(key)) < 10 or key.startswith("django-insecure"):
         problems.append(

@@ -112,7 +112,7 @@ TEMPLATES = [
 def _database() -> dict:
     url = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'sluice.sqlite3'}")
     try:
-        database = dj_database_url.parse(url, conn_max_age=0 if not PRODUCTION else 60)
+        database = dict(dj_database_url.parse(url, conn_max_age=0 if not PRODUCTION else 60))
     except ValueError as exc:
         raise env.SettingError(f"DATABASE_URL is not a database URL Sluice knows: {exc}") from None
     if database["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,5 +1,7 @@
 """The connection form, generated from a kind's fields; secret fields are write-only."""
 
+from typing import Any
+
 from django import forms
 
 from vault_app import crypto
@@ -11,7 +13,11 @@ KEEP_HELP = "A value is set and stays hidden. Leave blank to keep it; type a new
 
 
 def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
-    common = {"label": spec.label, "help_text": spec.help, "required": spec.required}
+    common: dict[str, Any] = {
+        "label": spec.label,
+        "help_text": spec.help,
+        "required": spec.required,
+    }
     if spec.secret:
         common["required"] = spec.required and not has_stored_secret
         if has_stored_secret:
@@ -47,7 +53,7 @@ class ConnectionForm(forms.Form):
         stored = set(instance.secrets_set) if instance else set()
         for spec in kind.fields:
             self.fields[spec.name] = _form_field(spec, spec.name in stored)
-            self.fields[spec.name].secret_set = spec.name in stored
+            self.fields[spec.name].secret_set = spec.name in stored  # type: ignore[attr-defined]
             if spec.secret and spec.name in stored and not spec.required:
                 self.fields[f"clear_{spec.name}"] = forms.BooleanField(
                     required=False, label=f"Remove the stored {spec.label.lower()}"
@@ -66,7 +72,8 @@ class ConnectionForm(forms.Form):
         return name
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for spec in self.kind.fields:
             value = cleaned.get(spec.name)
             if spec.validate and value not in (None, ""):
@@ -87,7 +94,7 @@ class ConnectionForm(forms.Form):
             and self.secret_is_set(spec.name)
             and not cleaned.get(f"clear_{spec.name}")
         ]
-        if not kept:
+        if not kept or self.instance is None:
             return
         try:
             stored = self.instance.secrets()

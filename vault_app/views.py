@@ -105,7 +105,7 @@ def connection_test(request, pk):
 @require_http_methods(["GET", "POST"])
 def connection_delete(request, pk):
     connection = get_object_or_404(Connection, pk=pk)
-    flows = [use.flow for use in connection.uses.select_related("flow")]
+    flows = [use.flow.name for use in connection.uses.select_related("flow")]
     if request.method == "POST" and not flows:
         try:
             with transaction.atomic():

@@ -41,6 +41,7 @@ def smtp_session(credentials: Mapping[str, Any]):
     """Yield an SMTP session that is connected, upgraded as configured and logged in."""
     host, port = credentials["host"], int(credentials["port"])
     timeout = settings.OUTBOUND_TIMEOUT
+    server: smtplib.SMTP
     if credentials["security"] == TLS:
         server = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
