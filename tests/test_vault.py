@@ -143,7 +143,7 @@ def _database_contents() -> str:
         ("acme.us.auth0.com/api", "no https://, port or path"),
         ("acme.us.auth0.com:8443", "no https://, port or path"),
         ("acme.us .auth0.com", "Remove the spaces"),
-        ("acme.us.auth0\t.com", "Remove the spaces"),
+        ("acme.us.auth0\t.com", "control characters"),
         ("user@acme.us.auth0.com", "no https://, port or path"),
         ("localhost", "Enter a host name such as"),
         ("10.0.0.5", "not an IP address"),
@@ -407,3 +407,21 @@ def test_no_log_line_carries_a_secret(admin_client, caplog, auth0_standin, twili
     assert "HTTP Request: POST" in caplog.text
     for secret in (auth0_standin.client_secret, twilio_standin.auth_token, basic):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "kind, field, value, message",
+    [
+        ("smtp", "sender_name", "Acme\r\nBcc: everyone@example.com", "control characters"),
+        ("auth0", "name", "Two\nlines", "control characters"),
+        ("auth0", "client_id", "x" * 300, "at most 255 characters"),
+        ("twilio", "auth_token", "x" * 5000, "at most 4096 characters"),
+        ("auth0", "name", "", "This field is required"),
+    ],
+)
+def test_hostile_or_oversized_values_are_refused(admin_client, kind, field, value, message):
+    response = create(admin_client, kind, **{field: value})
+    assert response.status_code == 200
+    assert f'id="id_{field}_error"'.encode() in response.content
+    assert message.encode() in response.content
+    assert not Connection.objects.exists()

@@ -10,6 +10,13 @@ from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, Field
 from vault_app.models import PURPOSE_KIND, Connection, Provider
 
 KEEP_HELP = "A value is set and stays hidden. Leave blank to keep it; type a new one to replace it."
+TEXT_LIMIT, SECRET_LIMIT = 255, 4096
+
+
+def refuse_control_characters(value: str) -> None:
+    """Refuse line breaks and other control characters, which no setting needs."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise forms.ValidationError("Remove the line breaks or other control characters.")
 
 
 def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
@@ -25,7 +32,7 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
         widget = forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
         )
-        return forms.CharField(widget=widget, strip=False, **common)
+        return forms.CharField(widget=widget, strip=False, max_length=SECRET_LIMIT, **common)
     if spec.kind == INTEGER:
         return forms.IntegerField(
             min_value=spec.min_value, max_value=spec.max_value, initial=spec.default, **common
@@ -35,12 +42,18 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
     if spec.kind == EMAIL:
         return forms.EmailField(**common)
     attrs = {"placeholder": spec.placeholder, "spellcheck": "false"} if spec.placeholder else {}
-    return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
+    return forms.CharField(
+        widget=forms.TextInput(attrs=attrs),
+        max_length=TEXT_LIMIT,
+        validators=[refuse_control_characters],
+        **common,
+    )
 
 
 class ConnectionForm(forms.Form):
     name = forms.CharField(
         max_length=100,
+        validators=[refuse_control_characters],
         help_text="How flows refer to this connection; exports carry the name, never secrets.",
     )
 
