@@ -1,10 +1,12 @@
-"""Flows and the vault connections they use."""
+"""Flows, their published versions, and the record of every run and step."""
 
 from django.conf import settings
 from django.db import models
 
 
 class Flow(models.Model):
+    """A flow being built: its draft is Auth0's flow JSON (see flows_app.definition)."""
+
     name = models.CharField(max_length=150)
     description = models.TextField(blank=True)
     draft = models.JSONField(default=dict, blank=True)
@@ -20,6 +22,120 @@ class Flow(models.Model):
 
     def __str__(self):
         return self.name
+
+    def latest_version(self) -> "FlowVersion | None":
+        return self.versions.order_by("-number").first()
+
+
+class FlowVersion(models.Model):
+    """An immutable, published definition of a flow."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["flow", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "number"], name="flow_version_number_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.flow} v{self.number}"
+
+
+class Run(models.Model):
+    """One execution of a flow: the definition it ran, its input, and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Run from the flow page"
+        TEST = "test", "Test run of the draft"
+        API = "api", "HTTP API"
+        CLI = "cli", "Command line"
+
+    FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey(
+        FlowVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    definition = models.JSONField(help_text="The definition this run executes, frozen.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    input = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["flow", "-created_at"], name="run_by_flow"),
+            models.Index(fields=["status", "-created_at"], name="run_by_status"),
+            models.Index(fields=["trigger", "-created_at"], name="run_by_trigger"),
+        ]
+
+    def __str__(self):
+        return f"Run {self.pk} of {self.flow}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class StepRun(models.Model):
+    """One step of a run, written before its side effect and updated after it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    step_id = models.CharField(max_length=64)
+    action_type = models.CharField(max_length=64)
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    inputs = models.JSONField(default=dict, help_text="Rendered inputs, secrets redacted.")
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_body = models.JSONField(null=True, blank=True, help_text="The vendor's error body.")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step_id"], name="step_run_once_per_run"),
+        ]
+
+    def __str__(self):
+        return f"{self.step_id} ({self.status})"
 
 
 class ConnectionUse(models.Model):

@@ -105,3 +105,23 @@ def set_provider(purpose: str, connection: Connection | None) -> None:
         Provider.objects.filter(purpose=purpose).delete()
     else:
         Provider.objects.update_or_create(purpose=purpose, defaults={"connection": connection})
+
+
+class ManagementToken(models.Model):
+    """An Auth0 Management API token, shared by every run and worker until shortly before expiry.
+
+    One row per connection, written and read only by ``vault_app.clients.auth0``. The token
+    is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names the
+    domain, client and audience it was issued for: after those change, the row is stale.
+    """
+
+    connection = models.OneToOneField(
+        Connection, on_delete=models.CASCADE, primary_key=True, related_name="management_token"
+    )
+    fingerprint = models.CharField(max_length=64)
+    sealed_token = models.TextField(editable=False)
+    use_until = models.DateTimeField(help_text="Shortly before the token expires at Auth0.")
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Management API token of {self.connection_id} until {self.use_until:%Y-%m-%d %H:%M}"

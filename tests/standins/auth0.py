@@ -3,10 +3,12 @@
 The module also holds the machinery every HTTP stand-in shares (``HttpStandin``): a routing
 table, a thread-safe request log and canned answers that override the next N requests to a
 path. ``Auth0Standin`` adds the tenant: its machine-to-machine clients, ``/oauth/token``, the
-tokens it issued and Auth0's rate-limit headers. Later endpoints (``/api/v2/users``...) are
-added with ``standin.route(method, "/api/v2/users/{id}", handler)``; a handler takes the
-recorded request and the decoded path parameters and returns a ``Reply``; ``authorize()``
-checks the bearer token the way the Management API does.
+tokens it issued and Auth0's rate-limit headers, and a slice of the Management API: users
+(create, list and search, get, update) and organizations (list, create, get, delete), with
+Auth0's bearer checks, scopes, error bodies and payload validation. More endpoints are added with
+``standin.route(method, "/api/v2/users/{id}", handler)`` (the latest registration of a path
+wins); a handler takes the recorded request and the decoded path parameters and returns a
+``Reply``; ``authorize()`` checks the bearer token the way the Management API does.
 """
 
 import base64
@@ -20,6 +22,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -130,6 +133,7 @@ class Canned:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; keep-alive stalls
     server_version = "standin"
     sys_version = ""
 
@@ -339,7 +343,15 @@ def parse_body(content_type: str, raw: bytes) -> Any:
 
 # Auth0 ------------------------------------------------------------------------------------
 
-DEFAULT_SCOPES = ("read:users", "update:users")
+DEFAULT_SCOPES = (
+    "read:users",
+    "update:users",
+    "create:users",
+    "read:organizations",
+    "create:organizations",
+    "delete:organizations",
+)
+DATABASE_CONNECTION = "Username-Password-Authentication"
 
 
 @dataclass
@@ -375,11 +387,19 @@ class Auth0Standin(HttpStandin):
     ``client_id`` / ``client_secret`` are a default machine-to-machine client granted
     ``DEFAULT_SCOPES``; ``add_client()`` adds more. ``tokens`` maps every issued access token
     to its ``IssuedToken``; ``authorize(request, scope...)`` is what /api/v2 handlers call.
+    ``users`` and ``organizations`` hold what the API created, by id; ``connections`` maps
+    the tenant's connection names to their strategy (``auth0`` is a database connection).
+
+    Knobs: ``token_delay`` (seconds /oauth/token takes, to make races real),
+    ``enforce_rate_limit`` (answer /api/v2 requests beyond ``rate_limit`` per second with
+    a 429, like a busy tenant) and ``rate_limited()`` for canned 429s.
     """
 
     name = "auth0"
     rate_limit = 50
     token_lifetime = 86400
+    token_delay = 0.0
+    enforce_rate_limit = False
 
     def __init__(self):
         super().__init__()
@@ -389,7 +409,19 @@ class Auth0Standin(HttpStandin):
         self.client_id = secrets.token_urlsafe(24)[:32]
         self.client_secret = secrets.token_urlsafe(48)
         self.add_client(self.client_id, self.client_secret)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.organizations: dict[str, dict[str, Any]] = {}
+        self.connections = {DATABASE_CONNECTION: "auth0", "email": "email"}
+        self._data_lock = threading.Lock()
         self.route("POST", "/oauth/token", self.handle_token)
+        self.route("POST", "/api/v2/users", self.handle_create_user)
+        self.route("GET", "/api/v2/users", self.handle_list_users)
+        self.route("GET", "/api/v2/users/{id}", self.handle_get_user)
+        self.route("PATCH", "/api/v2/users/{id}", self.handle_update_user)
+        self.route("GET", "/api/v2/organizations", self.handle_list_organizations)
+        self.route("POST", "/api/v2/organizations", self.handle_create_organization)
+        self.route("GET", "/api/v2/organizations/{id}", self.handle_get_organization)
+        self.route("DELETE", "/api/v2/organizations/{id}", self.handle_delete_organization)
 
     @property
     def domain(self) -> str:
@@ -419,11 +451,24 @@ class Auth0Standin(HttpStandin):
             **overrides,
         }
 
-    def rate_limited(self, path: str, *, times: int = 1, retry_after: int | None = 1) -> None:
-        """Answer the next ``times`` requests to ``path`` with Auth0's 429."""
+    def rate_limited(
+        self,
+        path: str,
+        *,
+        times: int = 1,
+        retry_after: int | None = 1,
+        send_retry_after: bool = True,
+    ) -> None:
+        """Answer the next ``times`` requests to ``path`` with Auth0's 429.
+
+        The answer says when to come back in ``X-RateLimit-Reset`` (epoch seconds) and, unless
+        ``send_retry_after`` is false, in ``Retry-After`` (seconds); ``retry_after=None``
+        sends neither.
+        """
         headers = {"x-ratelimit-remaining": "0"}
         if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
+            if send_retry_after:
+                headers["Retry-After"] = str(retry_after)
             headers["x-ratelimit-reset"] = str(int(time.time()) + retry_after)
         if path == "/oauth/token":
             body = {"error": "too_many_requests", "error_description": "Rate limit exceeded"}
@@ -454,6 +499,20 @@ class Auth0Standin(HttpStandin):
             "x-ratelimit-reset": str(reset),
         }
 
+    def _answer(self, request: Recorded) -> Reply:
+        if self.enforce_rate_limit and request.path.startswith("/api/v2/"):
+            with self._lock:
+                remaining, reset = self._bucket
+            if remaining <= 0 and time.time() < reset:
+                return auth0_api_error(
+                    429,
+                    "Too Many Requests",
+                    "Global limit has been reached",
+                    "too_many_requests",
+                    **{"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+                )
+        return super()._answer(request)
+
     def not_found(self, request: Recorded) -> Reply:
         return auth0_api_error(404, "Not Found", "Not Found")
 
@@ -471,6 +530,8 @@ class Auth0Standin(HttpStandin):
         )
 
     def handle_token(self, request: Recorded) -> Reply:
+        if self.token_delay:
+            time.sleep(self.token_delay)
         body = request.body
         if not isinstance(body, dict):
             return self.oauth_error(400, "invalid_request", "Invalid request body")
@@ -557,3 +618,292 @@ class Auth0Standin(HttpStandin):
                 "insufficient_scope",
             )
         return None
+
+    # /api/v2/users ------------------------------------------------------------------------
+
+    def handle_create_user(self, request: Recorded) -> Reply:
+        denied = self.authorize(request, "create:users")
+        if denied:
+            return denied
+        body = request.body
+        problem = payload_problem(body, USER_CREATE_FIELDS, required=("connection",))
+        if problem:
+            return invalid_body(problem)
+        strategy = self.connections.get(body["connection"])
+        if strategy is None:
+            return auth0_api_error(
+                400, "Bad Request", "The connection does not exist.", "inexistent_connection"
+            )
+        if strategy == "auth0":
+            problem = payload_problem(body, USER_CREATE_FIELDS, required=("email", "password"))
+            if problem:
+                return invalid_body(problem)
+            if len(body["password"]) < 8:
+                return auth0_api_error(
+                    400,
+                    "Bad Request",
+                    "PasswordStrengthError: Password is too weak",
+                    "invalid_password",
+                )
+        with self._data_lock:
+            if body.get("email") and self._user_by_email(body["connection"], body["email"]):
+                return auth0_api_error(
+                    409, "Conflict", "The user already exists.", "auth0_idp_error"
+                )
+            user = new_user(body, provider=strategy)
+            self.users[user["user_id"]] = user
+            return Reply(201, _public(user))
+
+    def _user_by_email(self, connection: str, email: str) -> dict[str, Any] | None:
+        for user in self.users.values():
+            same_connection = user["identities"][0]["connection"] == connection
+            if same_connection and str(user.get("email", "")).lower() == email.lower():
+                return user
+        return None
+
+    def handle_list_users(self, request: Recorded) -> Reply:
+        """List users; ``q`` is a tiny Lucene subset: ``field:"value"`` or free text."""
+        denied = self.authorize(request, "read:users")
+        if denied:
+            return denied
+        query = {name: values[-1] for name, values in request.query.items()}
+        with self._data_lock:
+            found = [_public(u) for u in self.users.values() if matches(u, query.get("q", ""))]
+        page = paginated([selected(u, query) for u in found], query, "users")
+        return page if isinstance(page, Reply) else Reply(200, page)
+
+    def handle_get_user(self, request: Recorded, id: str) -> Reply:  # noqa: A002
+        denied = self.authorize(request, "read:users")
+        if denied:
+            return denied
+        query = {name: values[-1] for name, values in request.query.items()}
+        with self._data_lock:
+            user = self.users.get(id)
+            return Reply(200, selected(_public(user), query)) if user else inexistent_user()
+
+    def handle_update_user(self, request: Recorded, id: str) -> Reply:  # noqa: A002
+        denied = self.authorize(request, "update:users", "update:users_app_metadata")
+        if denied:
+            return denied
+        body = request.body
+        problem = payload_problem(body, USER_UPDATE_FIELDS)
+        if problem:
+            return invalid_body(problem)
+        if not body:
+            return invalid_body(
+                "Payload validation error: 'Too few properties defined (0), minimum 1'."
+            )
+        with self._data_lock:
+            user = self.users.get(id)
+            if user is None:
+                return inexistent_user()
+            for key, value in body.items():
+                if key in ("app_metadata", "user_metadata"):
+                    user[key] = merge_metadata(user.get(key, {}), value)
+                else:
+                    user[key] = value
+            user["updated_at"] = iso_now()
+            return Reply(200, _public(user))
+
+    # /api/v2/organizations ----------------------------------------------------------------
+
+    def handle_list_organizations(self, request: Recorded) -> Reply:
+        denied = self.authorize(request, "read:organizations")
+        if denied:
+            return denied
+        query = {name: values[-1] for name, values in request.query.items()}
+        with self._data_lock:
+            every = list(self.organizations.values())
+        page = paginated(every, query, "organizations")
+        return page if isinstance(page, Reply) else Reply(200, page)
+
+    def handle_create_organization(self, request: Recorded) -> Reply:
+        denied = self.authorize(request, "create:organizations")
+        if denied:
+            return denied
+        body = request.body
+        problem = payload_problem(body, ORGANIZATION_FIELDS, required=("name",))
+        if problem:
+            return invalid_body(problem)
+        if not ORGANIZATION_NAME.fullmatch(body["name"]):
+            return invalid_body(
+                "Payload validation error: 'String does not match pattern "
+                f"{ORGANIZATION_NAME.pattern}' on property name."
+            )
+        with self._data_lock:
+            if any(org["name"] == body["name"] for org in self.organizations.values()):
+                return auth0_api_error(
+                    409, "Conflict", "An organization with this name already exists."
+                )
+            organization = {"id": "org_" + secrets.token_hex(8), **body}
+            self.organizations[organization["id"]] = organization
+            return Reply(201, organization)
+
+    def handle_get_organization(self, request: Recorded, id: str) -> Reply:  # noqa: A002
+        denied = self.authorize(request, "read:organizations")
+        if denied:
+            return denied
+        with self._data_lock:
+            organization = self.organizations.get(id)
+        if organization is None:
+            return auth0_api_error(404, "Not Found", "No organization found by that id or name")
+        return Reply(200, organization)
+
+    def handle_delete_organization(self, request: Recorded, id: str) -> Reply:  # noqa: A002
+        denied = self.authorize(request, "delete:organizations")
+        if denied:
+            return denied
+        with self._data_lock:
+            self.organizations.pop(id, None)
+        return Reply(204)
+
+
+# The Management API's payloads ----------------------------------------------------------
+
+USER_CREATE_FIELDS = {
+    "email": str,
+    "phone_number": str,
+    "user_metadata": dict,
+    "blocked": bool,
+    "email_verified": bool,
+    "phone_verified": bool,
+    "app_metadata": dict,
+    "given_name": str,
+    "family_name": str,
+    "name": str,
+    "nickname": str,
+    "picture": str,
+    "user_id": str,
+    "connection": str,
+    "password": str,
+    "verify_email": bool,
+    "username": str,
+}
+USER_UPDATE_FIELDS = {
+    **{name: kind for name, kind in USER_CREATE_FIELDS.items() if name != "user_id"},
+    "client_id": str,
+}
+ORGANIZATION_FIELDS = {"name": str, "display_name": str, "branding": dict, "metadata": dict}
+ORGANIZATION_NAME = re.compile(r"[a-z0-9_-]{1,50}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+JSON_TYPES = {str: "string", bool: "boolean", dict: "object", list: "array", type(None): "null"}
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return JSON_TYPES.get(type(value), "unknown")
+
+
+def payload_problem(body: Any, fields: dict[str, type], required: Iterable[str] = ()) -> str | None:
+    """Check a body the way Auth0's JSON schema does; return its message, or None if fine."""
+    if not isinstance(body, dict):
+        return f"Payload validation error: 'Expected type object but found type {json_type(body)}'."
+    for name in required:
+        if name not in body:
+            return f"Payload validation error: 'Missing required property: {name}'."
+    for name, value in body.items():
+        if name not in fields:
+            return f"Payload validation error: 'Additional properties not allowed: {name}'."
+        want = fields[name]
+        if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+            return (
+                f"Payload validation error: 'Expected type {JSON_TYPES[want]} but found type "
+                f"{json_type(value)}' on property {name}."
+            )
+    if "email" in body and not EMAIL.fullmatch(body["email"]):
+        return (
+            "Payload validation error: 'Object didn't pass validation for format email: "
+            f"{body['email']}' on property email."
+        )
+    return None
+
+
+def paginated(items: list, query: dict[str, str], name: str) -> Reply | list | dict[str, Any]:
+    """Auth0's offset paging: ``page``, ``per_page`` and ``include_totals``."""
+    try:
+        page, per_page = int(query.get("page", 0)), int(query.get("per_page", 50))
+    except ValueError:
+        return invalid_query("Query validation error: 'Expected type integer' on property page.")
+    shown = items[page * per_page : (page + 1) * per_page]
+    if query.get("include_totals") != "true":
+        return shown
+    return {name: shown, "start": page * per_page, "limit": per_page, "total": len(items)}
+
+
+def matches(user: dict[str, Any], q: str) -> bool:
+    if not q:
+        return True
+    found = re.fullmatch(r'(\w+):"?([^"]*)"?', q.strip())
+    if found:
+        return str(user.get(found[1], "")).lower() == found[2].lower()
+    return q.lower() in json.dumps(_public(user)).lower()
+
+
+def selected(user: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    """Apply Auth0's ``fields`` / ``include_fields`` to a user."""
+    fields = [f for f in query.get("fields", "").split(",") if f]
+    if not fields:
+        return user
+    if query.get("include_fields", "true") == "false":
+        return {k: v for k, v in user.items() if k not in fields}
+    return {k: v for k, v in user.items() if k in fields}
+
+
+def invalid_body(message: str) -> Reply:
+    return auth0_api_error(400, "Bad Request", message, "invalid_body")
+
+
+def invalid_query(message: str) -> Reply:
+    return auth0_api_error(400, "Bad Request", message, "invalid_query_string")
+
+
+def inexistent_user() -> Reply:
+    return auth0_api_error(404, "Not Found", "The user does not exist.", "inexistent_user")
+
+
+def iso_now() -> str:
+    """Auth0's timestamps: ISO 8601 in UTC with milliseconds and ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_user(body: dict[str, Any], provider: str) -> dict[str, Any]:
+    """The user Auth0 stores for a create request (the password is kept, never shown)."""
+    local_id = body.get("user_id") or secrets.token_hex(12)
+    email = body.get("email")
+    now = iso_now()
+    user = {
+        "user_id": f"{provider}|{local_id}",
+        "email_verified": False,
+        "name": email or body.get("phone_number") or local_id,
+        "nickname": (email or local_id).split("@")[0],
+        "picture": "https://s.gravatar.com/avatar/00000000000000000000000000000000?s=480&r=pg",
+        "identities": [
+            {
+                "connection": body["connection"],
+                "user_id": local_id,
+                "provider": provider,
+                "isSocial": False,
+            }
+        ],
+        "created_at": now,
+        "updated_at": now,
+    }
+    user.update(
+        {k: v for k, v in body.items() if k not in ("connection", "user_id", "verify_email")}
+    )
+    return user
+
+
+def _public(user: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in user.items() if key != "password"}
+
+
+def merge_metadata(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """Merge top-level keys as Auth0 does: null removes a key, an empty object clears all."""
+    if not change:
+        return {}
+    merged = {**current, **change}
+    return {key: value for key, value in merged.items() if value is not None}

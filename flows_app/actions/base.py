@@ -1,0 +1,98 @@
+"""What an action type declares: its inputs, how they render, and its run()."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vault_app.models import Connection, provider
+
+# Input kinds: how the editor shows an input, how it is validated and how it renders.
+TEXT = "text"  # a plain value, never rendered (an id, a fixed string)
+TEMPLATE = "template"  # Liquid text
+HTML_TEMPLATE = "html-template"  # Liquid HTML; variables are escaped
+JSON_TEMPLATE = "json-template"  # JSON whose string leaves are Liquid (a lone {{ x }} keeps type)
+KEY_VALUE = "key-value"  # an object of name -> Liquid value (headers, URL params, variables)
+CHOICE = "choice"
+BOOL = "bool"
+CONNECTION = "connection"  # a vault connection of a given kind
+SENDER = "sender"  # {"email", "name"}: present only when a custom sender is wanted
+
+RENDERED_KINDS = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER}
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input setting, stored in the step's ``params`` under ``name``."""
+
+    name: str
+    label: str
+    kind: str = TEMPLATE
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    connection_kind: str | None = None
+    max_length: int | None = None
+    uses_custom_vars: bool = False  # rendered with {{ custom_vars.* }} in scope
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step produced: its output for later steps, and the vendor's HTTP status."""
+
+    output: Any
+    http_status: int | None = None
+
+
+class StepFailed(Exception):
+    """A step could not do its work; ``body`` keeps the vendor's error for the run record."""
+
+    def __init__(self, message: str, *, body: Any = None, status: int | None = None):
+        super().__init__(message)
+        self.body = body
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """An action type, declared once: the editor, validation and docs derive from it."""
+
+    type: str  # Auth0's `type`, e.g. "AUTH0"
+    action: str  # Auth0's `action`, e.g. "GET_USER"
+    group: str
+    label: str
+    description: str
+    inputs: tuple[Input, ...]
+    output: str
+    run: Callable[[dict[str, Any], "StepContext"], StepOutcome]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}/{self.action}"
+
+    def input(self, name: str) -> Input | None:
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+
+class StepContext:
+    """What an action may reach besides its inputs: the vault, by id or by provider role."""
+
+    def __init__(self, *, step_id: str, run_id: int | None = None):
+        self.step_id = step_id
+        self.run_id = run_id
+
+    def connection(self, connection_id: Any, kind: str) -> Connection:
+        try:
+            return Connection.objects.get(pk=int(connection_id), kind=kind)
+        except (Connection.DoesNotExist, TypeError, ValueError):
+            raise StepFailed(
+                f"The {kind} connection this step uses ({connection_id}) does not exist."
+            ) from None
+
+    def provider(self, purpose: str) -> Connection:
+        connection = provider(purpose)
+        if connection is None:
+            what = "email provider" if purpose == "email" else "phone provider"
+            raise StepFailed(f"No {what} is configured. An admin chooses one on the Vault page.")
+        return connection

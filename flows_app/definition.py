@@ -1,0 +1,224 @@
+"""The flow document: Auth0's flow JSON plus a schema version, and its validation.
+
+A definition is ``{"schema_version": 1, "actions": [step, …]}``; each step is an Auth0 flow
+action ``{"id", "alias"?, "type", "action", "allow_failure"?, "mask_output"?, "params"}``.
+Sluice keeps its own extras at the top level, never inside a step, because Auth0 rejects
+unknown keys in actions and their params. Validation runs on save and on publish and
+names the step and the input of every problem.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flows_app import templating
+from flows_app.actions import ACTION_TYPES
+from flows_app.actions.base import (
+    BOOL,
+    CHOICE,
+    CONNECTION,
+    HTML_TEMPLATE,
+    JSON_TEMPLATE,
+    KEY_VALUE,
+    SENDER,
+    TEMPLATE,
+    TEXT,
+    ActionType,
+    Input,
+)
+
+SCHEMA_VERSION = 1
+STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+STEP_KEYS = {"id", "alias", "type", "action", "allow_failure", "mask_output", "params"}
+ALIAS_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    step_id: str | None = None
+    input: str | None = None
+
+    def __str__(self) -> str:
+        where = " · ".join(part for part in (self.step_id, self.input) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def new_definition() -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "actions": []}
+
+
+def steps_of(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    actions = definition.get("actions") or []
+    return actions if isinstance(actions, list) else []
+
+
+def action_of(step: Mapping[str, Any]) -> ActionType | None:
+    return ACTION_TYPES.get(f"{step.get('type')}/{step.get('action')}")
+
+
+def connection_ids(definition: Mapping[str, Any]) -> set[int]:
+    """The vault connections a definition refers to."""
+    found = set()
+    for step in steps_of(definition):
+        value = (step.get("params") or {}).get("connection_id") if isinstance(step, dict) else None
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            found.add(int(value))
+    return found
+
+
+def validate(
+    definition: Any, *, connection_kinds: Mapping[int, str] | None = None
+) -> list[Problem]:
+    """Return every problem of a definition; ``connection_kinds`` maps vault ids to kinds."""
+    if not isinstance(definition, dict):
+        return [Problem("A flow definition is a JSON object with an actions list.")]
+    version = definition.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        return [Problem(f"Schema version {version!r} is not one Sluice knows ({SCHEMA_VERSION}).")]
+    actions = definition.get("actions", [])
+    if not isinstance(actions, list):
+        return [Problem("actions must be a list of steps.")]
+    problems: list[Problem] = []
+    earlier: set[str] = set()
+    for position, step in enumerate(actions, start=1):
+        problems += _step_problems(step, position, earlier, connection_kinds)
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            earlier.add(step["id"])
+    return problems
+
+
+def _step_problems(step, position, earlier, connection_kinds) -> list[Problem]:
+    if not isinstance(step, dict):
+        return [Problem(f"Step {position} is not a JSON object.")]
+    step_id = step.get("id")
+    label = step_id if isinstance(step_id, str) and step_id else f"step {position}"
+    problems = [Problem(message, label) for message in _header_problems(step, earlier)]
+    action = action_of(step)
+    if action is None:
+        problems.append(Problem(f"Unknown action {step.get('type')}/{step.get('action')}.", label))
+        return problems
+    params = step.get("params", {})
+    if not isinstance(params, dict):
+        return [*problems, Problem("params must be a JSON object.", label)]
+    for name in params:
+        if action.input(name) is None:
+            problems.append(Problem(f"{action.label} has no input {name!r}.", label))
+    for spec in action.inputs:
+        for message in _input_problems(spec, params.get(spec.name), earlier, connection_kinds):
+            problems.append(Problem(message, label, spec.label))
+    return problems
+
+
+def _header_problems(step: dict, earlier: set[str]) -> Iterator[str]:
+    step_id = step.get("id")
+    if not isinstance(step_id, str) or not STEP_ID.match(step_id):
+        yield (
+            "The step id must start with a letter or _, then letters, digits or _, "
+            "at most 64 characters."
+        )
+    elif step_id in earlier:
+        yield f"Another step already has the id {step_id!r}."
+    alias = step.get("alias")
+    if alias is not None and (not isinstance(alias, str) or len(alias) > ALIAS_LIMIT):
+        yield f"The display name must be text of at most {ALIAS_LIMIT} characters."
+    for switch in ("allow_failure", "mask_output"):
+        if switch in step and not isinstance(step[switch], bool):
+            yield f"{switch} must be true or false."
+    for key in sorted(set(step) - STEP_KEYS):
+        yield f"Unknown key {key!r} in the step (Auth0 would reject it)."
+
+
+def _input_problems(spec: Input, value, earlier, connection_kinds) -> Iterator[str]:
+    if value in (None, "", {}, []):
+        if spec.required:
+            yield "Required."
+        return
+    checker = _CHECKS.get(spec.kind)
+    if checker:
+        yield from checker(spec, value, connection_kinds)
+    if spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
+        yield f"At most {spec.max_length} characters ({len(value)} now)."
+    for template in _strings(value) if spec.kind in _TEMPLATED else ():
+        yield from _template_problems(template, earlier)
+
+
+def _check_connection(spec: Input, value, connection_kinds) -> Iterator[str]:
+    try:
+        connection_id = int(value)
+    except (TypeError, ValueError):
+        yield "Choose a connection from the vault."
+        return
+    if connection_kinds is not None and connection_kinds.get(connection_id) != spec.connection_kind:
+        yield f"The {spec.connection_kind} connection {value} does not exist in the vault."
+
+
+def _check_choice(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if value not in spec.choices:
+        yield f"Choose one of {', '.join(spec.choices)}."
+
+
+def _check_bool(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, bool):
+        yield "Must be true or false."
+
+
+def _check_text(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, str):
+        yield "Must be text."
+
+
+def _check_key_value(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, dict):
+        yield "Must be an object of names and values."
+        return
+    for key, item in value.items():
+        if not key.strip():
+            yield "A name is empty."
+        if isinstance(item, dict | list):
+            yield f"{key}: a value must be text, a number, true/false or null."
+
+
+def _check_sender(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, dict) or not str(value.get("email") or "").strip():
+        yield "A custom sender needs an email address."
+    elif set(value) - {"email", "name"}:
+        yield "A custom sender has only an email and a name."
+
+
+_CHECKS = {
+    CONNECTION: _check_connection,
+    CHOICE: _check_choice,
+    BOOL: _check_bool,
+    TEXT: _check_text,
+    TEMPLATE: _check_text,
+    HTML_TEMPLATE: _check_text,
+    KEY_VALUE: _check_key_value,
+    SENDER: _check_sender,
+}
+_TEMPLATED = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER}
+
+
+def _strings(value) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _template_problems(source: str, earlier: set[str]) -> Iterator[str]:
+    if "{" not in source:
+        return
+    for problem in templating.check_template(source):
+        where = f" (line {problem.line}, column {problem.column})" if problem.line else ""
+        yield f"{problem.message}{where}"
+    for path in sorted(templating.referenced_variables(source)):
+        parts = path.split(".")
+        if parts[0] == "actions" and len(parts) > 1 and parts[1] not in earlier:
+            yield f"{path} refers to a step that does not run before this one."

@@ -1,0 +1,158 @@
+"""Execute a run step by step, recording each step before and after its side effect.
+
+The engine knows nothing of Celery, Channels or views: callers pass ``on_progress`` to hear
+about every record it writes and ``should_stop`` to ask it to stop between steps. Running
+a run again resumes after its last succeeded step; a step that was interrupted mid-way
+(the process died after its record said "running") is executed again.
+"""
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+
+from flows_app.actions.base import StepContext, StepFailed
+from flows_app.definition import action_of, steps_of
+from flows_app.inputs import InputError, render_inputs
+from flows_app.models import Run, StepRun
+from flows_app.redaction import redact, vault_secrets
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Run, StepRun | None], None]
+StopCheck = Callable[[Run], str | None]
+
+
+class _Execution:
+    def __init__(self, run: Run, on_progress: ProgressCallback | None, should_stop):
+        self.run = run
+        self.on_progress = on_progress or (lambda run, step: None)
+        self.should_stop = should_stop or (lambda run: None)
+        self.secrets = vault_secrets(run.definition)
+        self.outputs: dict[str, Any] = {}
+
+    def scope(self) -> dict[str, Any]:
+        data = self.run.input if isinstance(self.run.input, dict) else {}
+        return {
+            "context": data.get("context") or {},
+            "fields": data.get("fields") or {},
+            "vars": data.get("vars") or {},
+            "actions": dict(self.outputs),
+        }
+
+    def redact(self, value: Any) -> Any:
+        return redact(value, self.secrets)
+
+
+def execute(
+    run: Run, *, on_progress: ProgressCallback | None = None, should_stop: StopCheck | None = None
+) -> Run:
+    """Execute ``run`` to its end (or its first failure) and return it, saved."""
+    execution = _Execution(run, on_progress, should_stop)
+    _begin(run)
+    execution.on_progress(run, None)
+    finished = {s.step_id: s for s in run.steps.filter(status=StepRun.Status.SUCCEEDED)}
+    for position, step in enumerate(steps_of(run.definition)):
+        if step.get("id") in finished:
+            execution.outputs[step["id"]] = finished[step["id"]].output
+            continue
+        reason = execution.should_stop(run)
+        if reason:
+            return _finish(execution, Run.Status.CANCELLED, reason)
+        error = _execute_step(execution, step, position)
+        if error:
+            return _finish(execution, Run.Status.FAILED, error)
+    return _finish(execution, Run.Status.SUCCEEDED, "")
+
+
+def _begin(run: Run) -> None:
+    run.status = Run.Status.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.attempts += 1
+    run.error = ""
+    run.save(update_fields=["status", "started_at", "attempts", "error"])
+
+
+def _finish(execution: _Execution, status: str, error: str) -> Run:
+    run = execution.run
+    run.status = status
+    run.error = execution.redact(error)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    execution.on_progress(run, None)
+    return run
+
+
+def _execute_step(execution: _Execution, step: dict, position: int) -> str:
+    """Run one step; return the run's error message if it failed, else ''."""
+    action = action_of(step)
+    step_id = step.get("id", f"step_{position + 1}")
+    record, _ = StepRun.objects.update_or_create(
+        run=execution.run,
+        step_id=step_id,
+        defaults={
+            "position": position,
+            "action_type": f"{step.get('type')}/{step.get('action')}",
+            "status": StepRun.Status.RUNNING,
+            "inputs": {},
+            "output": None,
+            "error": "",
+            "error_body": None,
+            "http_status": None,
+            "warnings": [],
+            "started_at": timezone.now(),
+            "finished_at": None,
+            "duration_ms": None,
+        },
+    )
+    name = step.get("alias") or (action.label if action else step_id)
+    if action is None:
+        return _fail(execution, record, name, f"Unknown action {record.action_type}.")
+    try:
+        rendered = render_inputs(action, step.get("params") or {}, execution.scope())
+    except InputError as exc:
+        return _fail(execution, record, name, f"Template error in {exc}")
+    execution.secrets |= rendered.masked
+    record.inputs = execution.redact(rendered.values)
+    record.warnings = rendered.warnings
+    record.save(update_fields=["inputs", "warnings"])
+    execution.on_progress(execution.run, record)
+    started = time.monotonic()
+    try:
+        outcome = action.run(rendered.values, StepContext(step_id=step_id, run_id=execution.run.pk))
+    except StepFailed as exc:
+        record.error_body = execution.redact(exc.body)
+        record.http_status = exc.status
+        return _fail(execution, record, name, str(exc), started)
+    except Exception as exc:  # noqa: BLE001  (a bug in an action must not kill the worker)
+        log.error(
+            "Step %s of run %s crashed:\n%s",
+            step_id,
+            execution.run.pk,
+            execution.redact(traceback.format_exc()),
+        )
+        return _fail(execution, record, name, f"Internal error: {exc.__class__.__name__}", started)
+    execution.outputs[step_id] = outcome.output
+    record.status = StepRun.Status.SUCCEEDED
+    record.output = execution.redact(outcome.output)
+    record.http_status = outcome.http_status
+    _stamp(record, started)
+    execution.on_progress(execution.run, record)
+    return ""
+
+
+def _fail(execution, record: StepRun, name: str, message: str, started=None) -> str:
+    record.status = StepRun.Status.FAILED
+    record.error = execution.redact(message)
+    _stamp(record, started)
+    execution.on_progress(execution.run, record)
+    return f"Step {record.step_id} ({name}) failed: {message}"
+
+
+def _stamp(record: StepRun, started: float | None) -> None:
+    record.finished_at = timezone.now()
+    record.duration_ms = round((time.monotonic() - started) * 1000) if started else 0
+    record.save()

@@ -1,0 +1,85 @@
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from flows_app.engine import execute
+from flows_app.models import Flow, Run, StepRun
+from flows_app.services import InvalidFlow, create_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a flow in the foreground and print each step's status, duration and output. "
+        "Runs the latest published version, or the draft with --draft or when none is published."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("flow", help="The flow's name or id.")
+        parser.add_argument(
+            "--input",
+            help='A JSON file: {"context": …, "fields": …, "vars": …}; '
+            "- reads standard input. Default: the flow's test data.",
+        )
+        parser.add_argument("--draft", action="store_true", help="Run the draft.")
+
+    def handle(self, flow, input, draft, **options):
+        target = _find_flow(flow)
+        data = _read_input(input) if input else None
+        try:
+            run = create_run(target, trigger=Run.Trigger.CLI, input=data, draft=draft)
+        except InvalidFlow as exc:
+            raise CommandError(
+                "The flow has problems:\n  " + "\n  ".join(str(p) for p in exc.problems)
+            ) from None
+        what = f"version {run.version.number}" if run.version else "the draft"
+        self.stdout.write(f"Run {run.pk} of {target.name} ({what})")
+        execute(run, on_progress=self._report)
+        self.stdout.write(f"Run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
+        if run.status != Run.Status.SUCCEEDED:
+            sys.exit(1)
+
+    def _report(self, run: Run, step: StepRun | None) -> None:
+        if step is None or step.status == StepRun.Status.RUNNING:
+            return
+        self.stdout.write(f"  {step.step_id:<24} {step.status:<9} {step.duration_ms or 0:>6} ms")
+        for warning in step.warnings:
+            self.stdout.write(f"    warning: {warning}")
+        if step.status == StepRun.Status.SUCCEEDED:
+            self.stdout.write(_indent(json.dumps(step.output, indent=2, sort_keys=True)))
+        else:
+            self.stdout.write(f"    error: {step.error}")
+            if step.error_body is not None:
+                self.stdout.write(_indent(json.dumps(step.error_body, indent=2)))
+
+
+def _find_flow(name_or_id: str) -> Flow:
+    flows = (
+        Flow.objects.filter(pk=int(name_or_id))
+        if name_or_id.isdigit()
+        else (Flow.objects.filter(name__iexact=name_or_id))
+    )
+    found = list(flows[:2])
+    if not found:
+        raise CommandError(f"No flow is named {name_or_id!r}.")
+    if len(found) > 1:
+        raise CommandError(f"More than one flow is named {name_or_id!r}; give its id.")
+    return found[0]
+
+
+def _read_input(path: str) -> dict:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        data = json.loads(text)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{path} is not JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{path} must hold a JSON object.")
+    return data
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())

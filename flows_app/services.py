@@ -1,0 +1,191 @@
+"""Writes to flows go through these functions, each in one transaction."""
+
+import copy
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from flows_app.definition import (
+    SCHEMA_VERSION,
+    Problem,
+    action_of,
+    connection_ids,
+    new_definition,
+    steps_of,
+    validate,
+)
+from flows_app.models import ConnectionUse, Flow, FlowVersion, Run
+from vault_app.models import Connection
+
+EXPORT_FORMAT = "sluice-flow"
+
+
+class InvalidFlow(Exception):
+    """A flow (or an import) has problems; nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def connection_kinds() -> dict[int, str]:
+    return dict(Connection.objects.values_list("pk", "kind"))
+
+
+def problems_of(definition: Any) -> list[Problem]:
+    return validate(definition, connection_kinds=connection_kinds())
+
+
+@transaction.atomic
+def create_flow(*, name: str, owner=None, definition=None, test_data=None, description="") -> Flow:
+    flow = Flow.objects.create(
+        name=name,
+        owner=owner,
+        description=description,
+        draft=definition or new_definition(),
+        test_data=test_data or {},
+    )
+    refresh_connection_uses(flow)
+    return flow
+
+
+@transaction.atomic
+def save_draft(flow: Flow, definition: dict, test_data: dict | None = None) -> list[Problem]:
+    """Save the draft as it is (problems and all) and return its problems."""
+    flow.draft = definition
+    if test_data is not None:
+        flow.test_data = test_data
+    flow.save()
+    refresh_connection_uses(flow)
+    return problems_of(definition)
+
+
+def refresh_connection_uses(flow: Flow) -> None:
+    """Record the connections the draft and the latest published version use."""
+    ids = connection_ids(flow.draft)
+    latest = flow.latest_version()
+    if latest:
+        ids |= connection_ids(latest.definition)
+    existing = set(Connection.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    flow.connection_uses.exclude(connection__in=existing).delete()
+    for connection_id in existing:
+        ConnectionUse.objects.get_or_create(flow=flow, connection_id=connection_id)
+
+
+@transaction.atomic
+def publish_flow(flow: Flow, user=None) -> FlowVersion:
+    """Freeze the draft as the next version; refuse a draft with problems."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    problems = problems_of(flow.draft)
+    if problems:
+        raise InvalidFlow(problems)
+    number = (flow.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = FlowVersion.objects.create(
+        flow=flow, number=number, definition=copy.deepcopy(flow.draft), created_by=user
+    )
+    refresh_connection_uses(flow)
+    return version
+
+
+def create_run(
+    flow: Flow, *, trigger: str, input: dict | None = None, user=None, draft: bool = False
+) -> Run:
+    """Queue a run of the latest published version, or of the draft when asked or unpublished."""
+    version = None if draft else flow.latest_version()
+    definition = version.definition if version else flow.draft
+    problems = problems_of(definition)
+    if problems:
+        raise InvalidFlow(problems)
+    return Run.objects.create(
+        flow=flow,
+        version=version,
+        definition=copy.deepcopy(definition),
+        trigger=trigger,
+        input=input if input is not None else copy.deepcopy(flow.test_data),
+        created_by=user,
+    )
+
+
+def export_flow(flow: Flow) -> dict[str, Any]:
+    """The flow as portable JSON: connections by name, no ids of this instance, no secrets."""
+    names = dict(Connection.objects.values_list("pk", "name"))
+    actions = copy.deepcopy(steps_of(flow.draft))
+    for step in actions:
+        params = step.get("params") or {}
+        if "connection_id" in params:
+            params["connection_id"] = names.get(_int_or_none(params["connection_id"]) or 0)
+    return {
+        "format": EXPORT_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "name": flow.name,
+        "description": flow.description,
+        "actions": actions,
+        "test_data": flow.test_data,
+    }
+
+
+@transaction.atomic
+def import_flow(document: Any, *, owner=None) -> Flow:
+    """Create a flow from an export; any problem imports nothing and lists every problem."""
+    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+        raise InvalidFlow([Problem("The file is not a flow export: it has no name.")])
+    actions = copy.deepcopy(document.get("actions") or [])
+    problems = _map_connection_names(actions)
+    definition = {
+        "schema_version": document.get("schema_version", SCHEMA_VERSION),
+        "actions": actions,
+    }
+    problems += [p for p in problems_of(definition) if not _about_connection(p)]
+    if problems:
+        raise InvalidFlow(problems)
+    return create_flow(
+        name=document["name"].strip()[:150] or "Imported flow",
+        owner=owner,
+        definition=definition,
+        test_data=document.get("test_data") or {},
+        description=str(document.get("description") or ""),
+    )
+
+
+def _map_connection_names(actions: list) -> list[Problem]:
+    """Replace connection names by vault ids in place; return a problem for each unknown."""
+    by_name = {
+        name.lower(): (pk, kind)
+        for pk, name, kind in Connection.objects.values_list("pk", "name", "kind")
+    }
+    problems = []
+    for step in actions if isinstance(actions, list) else []:
+        params = step.get("params") if isinstance(step, dict) else None
+        if not isinstance(params, dict) or "connection_id" not in params:
+            continue
+        name, kind = str(params["connection_id"] or ""), _connection_kind(step)
+        found = by_name.get(name.lower())
+        if found and found[1] == kind:
+            params["connection_id"] = found[0]
+        else:
+            problems.append(
+                Problem(
+                    f"The vault has no {kind} connection named {name!r}; create it first.",
+                    step.get("id"),
+                    "Connection",
+                )
+            )
+    return problems
+
+
+def _connection_kind(step: dict) -> str | None:
+    action = action_of(step)
+    spec = action.input("connection_id") if action else None
+    return spec.connection_kind if spec else None
+
+
+def _about_connection(problem: Problem) -> bool:
+    return problem.input == "Connection"
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

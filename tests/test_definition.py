@@ -1,0 +1,221 @@
+"""The flow document: validation that names the step and input, export and import."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from flows_app.definition import validate
+from flows_app.models import ConnectionUse, Flow
+from flows_app.services import (
+    InvalidFlow,
+    create_flow,
+    export_flow,
+    import_flow,
+    problems_of,
+    publish_flow,
+    save_draft,
+)
+from tests.flow_helpers import SPEC_PATH, connection, step
+from tests.vault_helpers import AUTH0_SECRET
+
+
+@pytest.fixture
+def tenant(db):
+    return connection(
+        "auth0",
+        "Acme tenant",
+        {"domain": "acme.us.auth0.com", "client_id": "cid", "client_secret": AUTH0_SECRET},
+    )
+
+
+def flow_of(*steps):
+    return {"schema_version": 1, "actions": list(steps)}
+
+
+def messages(problems):
+    return [str(p) for p in problems]
+
+
+def test_a_flow_with_every_action_is_valid(tenant):
+    definition = flow_of(
+        step(
+            "create",
+            "CREATE_USER",
+            connection_id=tenant.pk,
+            payload={"connection": "Username-Password-Authentication", "email": "x@y.z"},
+        ),
+        step("get_user", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}"),
+        step(
+            "update",
+            "UPDATE_USER",
+            connection_id=tenant.pk,
+            user_id="{{ actions.get_user.user_id }}",
+            changes={"app_metadata": {"plan": "{{ fields.plan }}"}},
+        ),
+        step(
+            "custom",
+            "SEND_REQUEST",
+            connection_id=tenant.pk,
+            pathname=SPEC_PATH,
+            method="GET",
+            headers={"X-Trace": "{{ vars.trace }}"},
+            params={"fields": "email"},
+        ),
+        step(
+            "mail",
+            "SEND_EMAIL",
+            to="{{ actions.get_user.email }}",
+            subject="Hi",
+            body="<p>Hello {{ custom_vars.name }}</p>",
+            custom_vars={"name": "{{ context.user.name }}"},
+            **{"from": {"email": "team@example.com", "name": "Team"}},
+        ),
+        step("text", "SEND_SMS", to="+14155550100", message="Code {{ vars.code }}"),
+        step("call", "MAKE_CALL", to="+14155550100", message="Hello"),
+    )
+    assert problems_of(definition) == []
+
+
+def test_problems_name_the_step_and_the_input(tenant):
+    definition = flow_of(
+        step("get_user", "GET_USER", connection_id=tenant.pk),
+        step("get_user", "GET_USER", connection_id=999, user_id="{{ context.user.user_id"),
+        step(
+            "custom", "SEND_REQUEST", connection_id=tenant.pk, pathname="/api/v2/x", method="TRACE"
+        ),
+        step("1bad", "SEND_SMS", to="+1", message="x" * 1025),
+    )
+    found = messages(problems_of(definition))
+    assert "get_user · User ID: Required." in found
+    assert "get_user: Another step already has the id 'get_user'." in found
+    assert "get_user · Connection: The auth0 connection 999 does not exist in the vault." in found
+    assert any(m.startswith("get_user · User ID: ") and "line 1" in m for m in found)
+    assert "custom · Method: Choose one of GET, POST, PUT, PATCH, DELETE." in found
+    assert any(m.startswith("1bad: The step id must start with a letter") for m in found)
+    assert "1bad · Message: At most 1024 characters (1025 now)." in found
+
+
+def test_a_reference_to_a_later_step_is_a_problem(tenant):
+    definition = flow_of(
+        step("first", "GET_USER", connection_id=tenant.pk, user_id="{{ actions.second.user_id }}"),
+        step("second", "GET_USER", connection_id=tenant.pk, user_id="x"),
+    )
+    assert messages(problems_of(definition)) == [
+        "first · User ID: actions.second.user_id refers to a step that does not run before "
+        "this one."
+    ]
+
+
+def test_unknown_actions_and_keys_are_problems():
+    definition = flow_of(
+        {"id": "x", "type": "AUTH0", "action": "DELETE_TENANT", "params": {}},
+        {
+            "id": "y",
+            "type": "AUTH0",
+            "action": "SEND_SMS",
+            "colour": "red",
+            "params": {"to": "+1", "message": "m", "cc": "+2"},
+        },
+    )
+    found = messages(validate(definition))
+    assert "x: Unknown action AUTH0/DELETE_TENANT." in found
+    assert "y: Unknown key 'colour' in the step (Auth0 would reject it)." in found
+    assert "y: Send SMS has no input 'cc'." in found
+
+
+def test_a_draft_with_problems_cannot_be_published(tenant):
+    flow = create_flow(
+        name="Broken", definition=flow_of(step("g", "GET_USER", connection_id=tenant.pk))
+    )
+    with pytest.raises(InvalidFlow) as caught:
+        publish_flow(flow)
+    assert "g · User ID: Required." in str(caught.value)
+    assert not flow.versions.exists()
+
+
+def test_publishing_freezes_numbered_versions(tenant):
+    flow = create_flow(
+        name="Good",
+        definition=flow_of(
+            step("g", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}")
+        ),
+    )
+    first = publish_flow(flow)
+    flow.draft["actions"][0]["params"]["user_id"] = "changed"
+    flow.save()
+    second = publish_flow(flow)
+    assert (first.number, second.number) == (1, 2)
+    first.refresh_from_db()
+    assert first.definition["actions"][0]["params"]["user_id"] == "{{ context.user.user_id }}"
+
+
+def test_saving_records_which_connections_a_flow_uses(tenant):
+    flow = create_flow(
+        name="Uses", definition=flow_of(step("g", "GET_USER", connection_id=tenant.pk, user_id="x"))
+    )
+    assert list(ConnectionUse.objects.values_list("flow__name", "connection__name")) == [
+        ("Uses", "Acme tenant")
+    ]
+    save_draft(flow, flow_of())
+    assert not ConnectionUse.objects.exists()
+
+
+def test_export_names_connections_and_holds_no_secret(tenant):
+    flow = create_flow(
+        name="Exported",
+        definition=flow_of(
+            step("g", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}")
+        ),
+        test_data={"context": {"user": {"user_id": "auth0|1"}}},
+    )
+    document = export_flow(flow)
+    text = json.dumps(document)
+    assert document["actions"][0]["params"]["connection_id"] == "Acme tenant"
+    assert AUTH0_SECRET not in text and "acme.us.auth0.com" not in text
+    copy = import_flow(json.loads(text))
+    assert copy.draft["actions"][0]["params"]["connection_id"] == tenant.pk
+    assert export_flow(copy) == {**document, "name": "Exported"}
+
+
+def test_an_import_naming_a_missing_connection_or_action_imports_nothing(tenant):
+    document = {
+        "name": "Incoming",
+        "schema_version": 1,
+        "actions": [
+            step("g", "GET_USER", connection_id="Other tenant", user_id="x"),
+            {"id": "z", "type": "AUTH0", "action": "LAUNCH_ROCKET", "params": {}},
+        ],
+    }
+    with pytest.raises(InvalidFlow) as caught:
+        import_flow(document)
+    found = messages(caught.value.problems)
+    assert (
+        "g · Connection: The vault has no auth0 connection named 'Other tenant'; create it "
+        "first." in found
+    )
+    assert "z: Unknown action AUTH0/LAUNCH_ROCKET." in found
+    assert not Flow.objects.exists()
+
+
+def test_the_flows_command_exports_and_imports(tenant, tmp_path, capsys):
+    create_flow(
+        name="Round trip",
+        definition=flow_of(
+            step("g", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}")
+        ),
+    )
+    path = tmp_path / "flow.json"
+    call_command("flows", "export", "Round trip", "--output", str(path))
+    Flow.objects.all().delete()
+    call_command("flows", "import", str(path))
+    assert "Imported Round trip" in capsys.readouterr().out
+    assert Flow.objects.get().draft["actions"][0]["params"]["connection_id"] == tenant.pk
+
+
+def test_the_flows_command_says_why_nothing_was_imported(db, tmp_path):
+    path = tmp_path / "flow.json"
+    path.write_text('{"name": "x", "actions": [{"id": "g", "type": "AUTH0", "action": "NOPE"}]}')
+    with pytest.raises(CommandError, match="Nothing was imported:\n  g: Unknown action"):
+        call_command("flows", "import", str(path))

@@ -1,0 +1,637 @@
+"""The one way to an Auth0 tenant's Management API: tokens, paths, retries and errors.
+
+Every flow action that calls the Management API goes through :class:`ManagementClient`.
+
+Tokens
+    Client-credentials tokens are cached per connection until shortly before they expire,
+    in the database (``ManagementToken``, sealed like the vault's secrets) so every run and
+    every worker process on every machine shares one, with a small in-process memo in
+    front. Fetching is single-flight: threads of one process queue on a per-connection
+    lock, processes on the connection's row (``SELECT ... FOR NO KEY UPDATE`` on
+    PostgreSQL; on SQLite the database write lock that Sluice's ``BEGIN IMMEDIATE``
+    transactions take), and whoever gets the lock second finds the first one's token.
+    The token is fetched while the lock is held: at most the outbound timeout, about once
+    a day per connection. A token is keyed by a fingerprint of domain, client id and
+    audience, so one issued for credentials that have since changed is never used. A 401
+    from the API drops the token and fetches a new one, once per request.
+
+Paths and parameters
+    Requests are always ``base_url(connection) + path``; :func:`api_path` refuses any path
+    that is not a plain absolute path under ``/api/v2/``. URL Params go through httpx's
+    query encoding (``None`` omits a parameter, a list repeats it); user headers may not
+    set ``Authorization``, ``Host`` or the message framing.
+
+Retries
+    A 429 waits for ``Retry-After`` (or until ``X-RateLimit-Reset``) and tries again; a
+    5xx or network error is retried after a short backoff only for idempotent methods,
+    never for POST or PATCH. ``max_retries`` and ``max_wait`` bound it all; a 429 asking
+    for a longer wait than is left fails at once.
+
+Errors
+    :class:`ManagementApiError` keeps Auth0's status, body and headers for the run record;
+    its message is Auth0's own words. Nothing here logs or puts in a message the token,
+    the client secret or an ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json as jsonlib
+import logging
+import math
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from vault_app import crypto
+from vault_app.kinds.auth0 import audience, base_url, request_token
+from vault_app.kinds.base import describe_transport_error, outbound_http, scrub
+from vault_app.models import Connection, ManagementToken
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v2/"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH"}
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+TOKEN_MARGIN = timedelta(minutes=5)  # at most; never more than a tenth of the lifetime
+MAX_PATH_LENGTH = 2048
+
+# Characters a path may carry as they are (RFC 3986 pchar, "/" and the "%" of escapes).
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED_HEADERS = {
+    "authorization": "Sluice sets Authorization from the connection's token",
+    "proxy-authorization": "Sluice does not send proxy credentials",
+    "host": "requests always go to the connection's own tenant",
+    "content-length": "Sluice's HTTP client sets the message framing",
+    "transfer-encoding": "Sluice's HTTP client sets the message framing",
+    "connection": "Sluice's HTTP client manages the connection",
+}
+
+
+class ManagementApiError(Exception):
+    """The Management API (or the network on the way) refused a request.
+
+    ``status`` is the HTTP status, None for a network error; ``body`` is Auth0's error body
+    (parsed JSON, or text); ``headers`` the response's headers, lower-case names. The
+    message is a sentence a user can act on, in Auth0's words where it gave them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
+        self.network = False  # the request may not have reached Auth0
+        self.from_token_endpoint = False  # asking for a token again is always safe
+
+    def with_note(self, note: str) -> ManagementApiError:
+        error = ManagementApiError(
+            f"{self} {note}", status=self.status, body=self.body, headers=self.headers
+        )
+        error.network, error.from_token_endpoint = self.network, self.from_token_endpoint
+        return error
+
+
+@dataclass
+class ApiResponse:
+    """A 2xx answer: ``body`` is parsed JSON, or text, or None for an empty body."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+# Paths, parameters and headers -------------------------------------------------------------
+
+
+def api_path(path: str) -> str:
+    """Return ``path`` if it is a plain absolute path under /api/v2/, else raise ValueError.
+
+    Refused: a scheme or host, ``//``, ``.`` or ``..`` segments (also percent-encoded,
+    full-width or before a ``;``), encoded ``/``, ``\\`` or ``%`` (double encoding),
+    backslashes, whitespace and control characters (also encoded), invalid UTF-8 escapes,
+    a query string or fragment, and characters that must be percent-encoded.
+    """
+    if not isinstance(path, str) or not path:
+        raise ValueError("Enter the API path, such as /api/v2/organizations.")
+    if len(path) > MAX_PATH_LENGTH:
+        raise ValueError(f"The path is longer than {MAX_PATH_LENGTH} characters.")
+    if "?" in path or "#" in path:
+        raise ValueError(
+            "The path may not carry a query string or fragment: put query parameters in URL Params."
+        )
+    _check_path_characters(path)
+    if not path.startswith(API_PREFIX):
+        if "://" in path or path.startswith("//"):
+            raise ValueError(
+                "Enter a path on the connection's own tenant, such as /api/v2/organizations, "
+                "not a URL or another host."
+            )
+        raise ValueError(
+            "The path must be an absolute path under /api/v2/, such as /api/v2/organizations."
+        )
+    if "//" in path:
+        raise ValueError("The path may not contain an empty segment (//).")
+    if _BAD_ESCAPE.search(path):
+        raise ValueError("The path has a % that does not start a percent-encoded character.")
+    for segment in path.split("/")[1:]:
+        _check_segment(segment)
+    return path
+
+
+def _check_path_characters(path: str) -> None:
+    if _PATH_CHARS.fullmatch(path):
+        return
+    bad = next(ch for ch in path if not _PATH_CHARS.fullmatch(ch))
+    if bad == "\\":
+        raise ValueError("The path may not contain a backslash.")
+    if bad.isspace() or unicodedata.category(bad) in ("Cc", "Cf"):
+        raise ValueError("The path may not contain whitespace or control characters.")
+    raise ValueError(
+        f"The path contains {bad!r}, which must be percent-encoded: wrap values in "
+        "{{ functions.encodeURIComponent(...) }}."
+    )
+
+
+def _check_segment(segment: str) -> None:
+    try:
+        decoded = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("The path has percent-escapes that are not valid UTF-8.") from None
+    folded = unicodedata.normalize("NFKC", decoded)
+    if folded.split(";")[0] in (".", ".."):
+        raise ValueError("The path may not contain . or .. segments, encoded or not.")
+    if "/" in folded or "\\" in folded:
+        raise ValueError("The path may not contain an encoded / or \\ (%2F, %5C).")
+    if "%" in decoded:
+        raise ValueError("The path may not contain an encoded % (%25): no double encoding.")
+    if any(unicodedata.category(ch) == "Cc" for ch in decoded):
+        raise ValueError("The path may not contain encoded control characters.")
+
+
+def user_path(user_id: str) -> str:
+    """Return /api/v2/users/{id} with every character but RFC 3986's unreserved encoded."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise ValueError("Enter the user ID, such as auth0|64b0c5e2f1a2b3c4d5e6f7a8.")
+    if len(user_id) > 1024 or any(unicodedata.category(ch) == "Cc" for ch in user_id):
+        raise ValueError("The user ID is too long or contains control characters.")
+    parts = re.split(r"[/\\]", unicodedata.normalize("NFKC", user_id))
+    if any(part.split(";")[0] in (".", "..") for part in parts):
+        raise ValueError("The user ID may not be or contain . or .. path segments.")
+    return f"{API_PREFIX}users/{quote(user_id, safe='')}"
+
+
+def _text(value: Any, what: str) -> str:
+    """Render a parameter or header value the way JavaScript would show it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise ValueError(f"{what} must be text or a number, not {type(value).__name__}.")
+
+
+def query_params(params: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+    """Turn URL Params into query pairs: None omits a parameter, a list repeats it."""
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise ValueError("URL Params must be name/value pairs.")
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError("Every URL Param needs a name.")
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None:
+                pairs.append((name, _text(item, f"URL Param {name!r}")))
+    return tuple(pairs)
+
+
+def request_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    """Check user headers: no Authorization, Host or framing; no control characters."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ValueError("Headers must be name/value pairs.")
+    checked = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{str(name)[:60]!r} is not a valid header name.")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(
+                f"The {name} header may not be set: {_RESERVED_HEADERS[name.lower()]}."
+            )
+        if value is None:
+            continue
+        text = _text(value, f"The {name} header")
+        if not text.isascii() or any(unicodedata.category(ch) == "Cc" for ch in text if ch != "\t"):
+            raise ValueError(f"The {name} header may hold only printable ASCII characters.")
+        checked[name] = text
+    return checked
+
+
+def _method(method: str) -> str:
+    verb = method.upper() if isinstance(method, str) else ""
+    if verb not in METHODS:
+        raise ValueError(f"Choose one of GET, POST, PUT, PATCH or DELETE, not {str(method)!r}.")
+    return verb
+
+
+def _json_object(body: Any, what: str) -> dict:
+    if not isinstance(body, dict):
+        raise ValueError(f"The body of {what} must be a JSON object.")
+    return body
+
+
+# Answers and errors ------------------------------------------------------------------------
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    if "json" in response.headers.get("content-type", "").lower():
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
+
+
+def _scrubbed(value: Any, secrets: Mapping[str, Any]) -> Any:
+    """Mask secrets anywhere in a parsed body."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, list):
+        return [_scrubbed(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, secrets) for key, item in value.items()}
+    return value
+
+
+def describe(status: int, reason: str, body: Any) -> str:
+    """Say what Auth0 answered: "404 Not Found: The user does not exist. (inexistent_user)"."""
+    if not isinstance(body, dict):
+        return f"{status} {reason} (the answer was not Auth0's JSON error)."
+    error = body.get("error") if isinstance(body.get("error"), str) else reason
+    detail = body.get("message") or body.get("error_description")
+    code = body.get("errorCode")
+    text = f"{status} {error}" + (f": {detail}" if isinstance(detail, str) and detail else "")
+    return (text + (f" ({code})" if isinstance(code, str) and code else ""))[:500]
+
+
+def _error_from(
+    response: httpx.Response, secrets: Mapping[str, Any], prefix: str = ""
+) -> ManagementApiError:
+    body = _scrubbed(_body(response), secrets)
+    message = scrub(prefix + describe(response.status_code, response.reason_phrase, body), secrets)
+    headers = {name: scrub(value, secrets) for name, value in response.headers.items()}
+    return ManagementApiError(message, status=response.status_code, body=body, headers=headers)
+
+
+def _rate_limit_wait(headers: Mapping[str, str]) -> float:
+    """Seconds Auth0 asks for: Retry-After (seconds or a date), else until X-RateLimit-Reset."""
+    retry_after = headers.get("retry-after", "").strip()
+    seconds = math.nan
+    if retry_after:
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            with suppress(TypeError, ValueError):
+                seconds = (parsedate_to_datetime(retry_after) - timezone.now()).total_seconds()
+    if math.isnan(seconds):
+        try:
+            seconds = float(headers.get("x-ratelimit-reset", "")) - time.time()
+        except ValueError:
+            seconds = 1.0
+    return 1.0 if math.isnan(seconds) else min(max(0.0, seconds), 86400.0)
+
+
+# The shared token --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Held:
+    token: str
+    use_until: datetime
+
+
+_memo: dict[tuple[int, str], _Held] = {}
+_flight_locks: dict[tuple[int, str], threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def forget_cached_tokens() -> None:
+    """Empty this process's token memo; the database keeps its copies (for tests)."""
+    with _guard:
+        _memo.clear()
+
+
+def fingerprint(credentials: Mapping[str, Any]) -> str:
+    """Name what a token is valid for: the tenant, the client and the audience."""
+    parts = [credentials["domain"], credentials["client_id"], audience(credentials)]
+    return hashlib.sha256(jsonlib.dumps(parts).encode()).hexdigest()
+
+
+def _usable(held: _Held | None, stale: str | None) -> _Held | None:
+    return held if held and held.token != stale and held.use_until > _now() else None
+
+
+def _flight_lock(key: tuple[int, str]) -> threading.Lock:
+    with _guard:
+        return _flight_locks.setdefault(key, threading.Lock())
+
+
+def shared_token(key: tuple[int, str], fetch: Callable[[], _Held], stale: str | None = None) -> str:
+    """Return the connection's token, fetching one only if nobody holds a usable one.
+
+    ``key`` is (connection id, fingerprint); ``stale`` a token the API just refused.
+    """
+    held = _usable(_memo.get(key), stale)
+    if held is None:
+        with _flight_lock(key):
+            held = (
+                _usable(_memo.get(key), stale)
+                or _usable(_stored(key), stale)
+                or _fetch_under_row_lock(key, fetch, stale)
+            )
+            _memo[key] = held
+    return held.token
+
+
+def _stored(key: tuple[int, str]) -> _Held | None:
+    row = ManagementToken.objects.filter(connection_id=key[0], fingerprint=key[1]).first()
+    if row is None:
+        return None
+    try:
+        return _Held(crypto.unseal(row.sealed_token)["access_token"], row.use_until)
+    except (crypto.VaultKeyError, KeyError):
+        return None  # sealed with a vault key since removed: fetch a new one
+
+
+def _fetch_under_row_lock(
+    key: tuple[int, str], fetch: Callable[[], _Held], stale: str | None
+) -> _Held:
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update(no_key=True).filter(pk=key[0])
+        if not list(locked.values_list("pk", flat=True)):
+            raise ManagementApiError("The Auth0 connection no longer exists.")
+        held = _usable(_stored(key), stale)
+        if held is None:
+            held = fetch()
+            ManagementToken.objects.update_or_create(
+                connection_id=key[0],
+                defaults={
+                    "fingerprint": key[1],
+                    "sealed_token": crypto.seal({"access_token": held.token}),
+                    "use_until": held.use_until,
+                    "fetched_at": _now(),
+                },
+            )
+            logger.info("Fetched a Management API token for connection %s.", key[0])
+    return held
+
+
+def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> _Held:
+    """Read a token answer; raise Auth0's refusal as a ManagementApiError."""
+    body = _body(response)
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if response.status_code != 200 or not isinstance(token, str) or not token:
+        error = _error_from(response, secrets, "Auth0 did not issue a Management API token: ")
+        error.from_token_endpoint = True
+        raise error
+    lifetime = body.get("expires_in")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+        lifetime = 600
+    valid_for = timedelta(seconds=lifetime)
+    return _Held(token, _now() + valid_for - min(TOKEN_MARGIN, valid_for / 10))
+
+
+# The client --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    retries: int
+    seconds: float
+    used: int = 0
+
+    def spend(self, wait: float) -> bool:
+        if self.used >= self.retries or wait > self.seconds:
+            return False
+        self.used += 1
+        self.seconds -= wait
+        return True
+
+
+class ManagementClient:
+    """Call one Auth0 connection's Management API; see the module docstring for the rules.
+
+    Use it as a context manager to keep one HTTP connection open across calls; without
+    one, each call opens and closes its own. ``max_retries``, ``max_wait``, ``backoff``
+    and ``sleep`` may be changed per instance (tests make them tiny).
+    """
+
+    max_retries = 3  # retries after the first attempt, for 429s, 5xx and network errors
+    max_wait = 10.0  # seconds of waiting between attempts, in all
+    backoff = 0.5  # first wait after a 5xx or network error; doubles with each retry
+
+    def __init__(self, connection: Connection, *, http: httpx.Client | None = None):
+        if connection.kind != "auth0":
+            raise ValueError(f"{connection} is not an Auth0 connection.")
+        self.connection = connection
+        self._credentials = connection.credentials()
+        self._key = (connection.pk, fingerprint(self._credentials))
+        self._base_url = base_url(self._credentials)
+        self._http = http
+        self._owned: httpx.Client | None = None
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def __repr__(self) -> str:
+        return f"<ManagementClient for {self.connection}>"
+
+    def __enter__(self) -> ManagementClient:
+        if self._http is None and self._owned is None:
+            self._owned = outbound_http()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    # Public calls ---------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """Send a Custom API request; raise ValueError before sending anything doubtful."""
+        return self._send(
+            _method(method),
+            api_path(path),
+            json=json,
+            params=query_params(params),
+            headers=request_headers(headers),
+        )
+
+    def create_user(self, body: dict) -> ApiResponse:
+        return self._send("POST", f"{API_PREFIX}users", json=_json_object(body, "Create user"))
+
+    def get_user(self, user_id: str) -> ApiResponse:
+        return self._send("GET", user_path(user_id))
+
+    def update_user(self, user_id: str, body: dict) -> ApiResponse:
+        path = user_path(user_id)
+        return self._send("PATCH", path, json=_json_object(body, "Update user"))
+
+    # Sending --------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: tuple[tuple[str, str], ...] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        budget = _Budget(self.max_retries, self.max_wait)
+        stale: str | None = None
+        with self._transport() as http:
+            while True:
+                token, outcome = self._attempt(http, method, path, json, params, headers, stale)
+                if isinstance(outcome, httpx.Response):
+                    if outcome.status_code == 401 and stale is None:
+                        stale = token  # fetch a new token, once per request
+                        continue
+                    if outcome.is_success:
+                        return ApiResponse(
+                            outcome.status_code, dict(outcome.headers.items()), _body(outcome)
+                        )
+                    outcome = _error_from(outcome, self._secrets(token))
+                wait = self._retry_wait(outcome, method, budget)
+                logger.warning(
+                    "Auth0 %s %s failed (%s); retry %d of %d in %.1f s.",
+                    method,
+                    path,
+                    outcome.status or "network error",
+                    budget.used,
+                    budget.retries,
+                    wait,
+                )
+                self.sleep(wait)
+
+    def _attempt(
+        self,
+        http: httpx.Client,
+        method: str,
+        path: str,
+        json: Any,
+        params: tuple[tuple[str, str], ...] | None,
+        headers: Mapping[str, str] | None,
+        stale: str | None,
+    ) -> tuple[str | None, httpx.Response | ManagementApiError]:
+        """Send once: (the token used, Auth0's answer or why there is none)."""
+        token = None
+        try:
+            token = shared_token(self._key, lambda: self._new_token(http), stale)
+            response = http.request(
+                method,
+                self._base_url + path,
+                json=json,
+                params=params,
+                headers={
+                    "Accept": "application/json",
+                    **(headers or {}),
+                    "Authorization": f"Bearer {token}",
+                },
+                follow_redirects=False,
+            )
+        except ManagementApiError as error:
+            return token, error
+        except httpx.TransportError as exc:
+            return token, self._network_error(exc)
+        return token, response
+
+    def _new_token(self, http: httpx.Client) -> _Held:
+        try:
+            response = request_token(self._credentials, http)
+        except httpx.TransportError as exc:
+            error = self._network_error(exc)
+            error.from_token_endpoint = True
+            raise error from None
+        return _token_from(response, self._secrets(None))
+
+    def _retry_wait(self, error: ManagementApiError, method: str, budget: _Budget) -> float:
+        """Return how long to wait before trying again, or raise ``error`` if Sluice won't."""
+        if error.status == 429:
+            wait = _rate_limit_wait(error.headers)
+            if wait > budget.seconds:
+                raise error.with_note(
+                    f"Auth0 asked to wait {math.ceil(wait)} s; Sluice waits at most "
+                    f"{self.max_wait:g} s per request."
+                )
+        elif (error.network or error.status in RETRIED_STATUSES) and (
+            method in IDEMPOTENT_METHODS or error.from_token_endpoint
+        ):
+            wait = self.backoff * 2**budget.used
+        else:
+            raise error
+        if not budget.spend(wait):
+            raise error.with_note(f"Gave up after {budget.used + 1} attempts.")
+        return wait
+
+    def _network_error(self, exc: httpx.TransportError) -> ManagementApiError:
+        message = describe_transport_error(exc, self._credentials["domain"])
+        error = ManagementApiError(scrub(message, self._secrets(None)))
+        error.network = True
+        return error
+
+    def _secrets(self, token: str | None) -> dict[str, Any]:
+        return {"client_secret": self._credentials.get("client_secret"), "token": token}
+
+    @contextmanager
+    def _transport(self) -> Iterator[httpx.Client]:
+        http = self._http or self._owned
+        if http is not None:
+            yield http
+        else:
+            with outbound_http() as http:
+                yield http
