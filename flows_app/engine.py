@@ -19,6 +19,7 @@ from flows_app.definition import action_of, steps_of
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
 from flows_app.redaction import redact, vault_secrets
+from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,16 @@ StopCheck = Callable[[Run], str | None]
 
 
 class _Execution:
+    """The state of one pass over a run: outputs so far, secrets to redact, one HTTP client."""
+
     def __init__(self, run: Run, on_progress: ProgressCallback | None, should_stop):
         self.run = run
         self.on_progress = on_progress or (lambda run, step: None)
         self.should_stop = should_stop or (lambda run: None)
         self.secrets = vault_secrets(run.definition)
         self.outputs: dict[str, Any] = {}
+        self.records = {record.step_id: record for record in run.steps.all()}
+        self.http = outbound_http()
 
     def scope(self) -> dict[str, Any]:
         data = self.run.input if isinstance(self.run.input, dict) else {}
@@ -52,20 +57,26 @@ def execute(
 ) -> Run:
     """Execute ``run`` to its end (or its first failure) and return it, saved."""
     execution = _Execution(run, on_progress, should_stop)
-    _begin(run)
-    execution.on_progress(run, None)
-    finished = {s.step_id: s for s in run.steps.filter(status=StepRun.Status.SUCCEEDED)}
-    for position, step in enumerate(steps_of(run.definition)):
-        if step.get("id") in finished:
-            execution.outputs[step["id"]] = finished[step["id"]].output
+    with execution.http:
+        _begin(run)
+        execution.on_progress(run, None)
+        return _finish(execution, *_execute_steps(execution))
+
+
+def _execute_steps(execution: _Execution) -> tuple[str, str]:
+    """Run the steps not yet succeeded; return the run's final status and error."""
+    for position, step in enumerate(steps_of(execution.run.definition)):
+        done = execution.records.get(str(step.get("id")))
+        if done and done.status == StepRun.Status.SUCCEEDED:
+            execution.outputs[done.step_id] = done.output
             continue
-        reason = execution.should_stop(run)
+        reason = execution.should_stop(execution.run)
         if reason:
-            return _finish(execution, Run.Status.CANCELLED, reason)
+            return Run.Status.CANCELLED, reason
         error = _execute_step(execution, step, position)
         if error:
-            return _finish(execution, Run.Status.FAILED, error)
-    return _finish(execution, Run.Status.SUCCEEDED, "")
+            return Run.Status.FAILED, error
+    return Run.Status.SUCCEEDED, ""
 
 
 def _begin(run: Run) -> None:
@@ -88,26 +99,9 @@ def _finish(execution: _Execution, status: str, error: str) -> Run:
 
 def _execute_step(execution: _Execution, step: dict, position: int) -> str:
     """Run one step; return the run's error message if it failed, else ''."""
+    step_id = step.get("id") or f"step_{position + 1}"
+    record = _start_record(execution, step_id, step, position)
     action = action_of(step)
-    step_id = step.get("id", f"step_{position + 1}")
-    record, _ = StepRun.objects.update_or_create(
-        run=execution.run,
-        step_id=step_id,
-        defaults={
-            "position": position,
-            "action_type": f"{step.get('type')}/{step.get('action')}",
-            "status": StepRun.Status.RUNNING,
-            "inputs": {},
-            "output": None,
-            "error": "",
-            "error_body": None,
-            "http_status": None,
-            "warnings": [],
-            "started_at": timezone.now(),
-            "finished_at": None,
-            "duration_ms": None,
-        },
-    )
     name = step.get("alias") or (action.label if action else step_id)
     if action is None:
         return _fail(execution, record, name, f"Unknown action {record.action_type}.")
@@ -120,28 +114,43 @@ def _execute_step(execution: _Execution, step: dict, position: int) -> str:
     record.warnings = rendered.warnings
     record.save(update_fields=["inputs", "warnings"])
     execution.on_progress(execution.run, record)
+    return _perform(execution, record, action, rendered.values, name)
+
+
+def _perform(execution: _Execution, record: StepRun, action, values: dict, name: str) -> str:
+    """Call the action (the side effect) and record what came of it."""
     started = time.monotonic()
+    context = StepContext(step_id=record.step_id, run_id=execution.run.pk, http=execution.http)
     try:
-        outcome = action.run(rendered.values, StepContext(step_id=step_id, run_id=execution.run.pk))
+        outcome = action.run(values, context)
     except StepFailed as exc:
         record.error_body = execution.redact(exc.body)
         record.http_status = exc.status
         return _fail(execution, record, name, str(exc), started)
     except Exception as exc:  # noqa: BLE001  (a bug in an action must not kill the worker)
-        log.error(
-            "Step %s of run %s crashed:\n%s",
-            step_id,
-            execution.run.pk,
-            execution.redact(traceback.format_exc()),
-        )
+        trace = execution.redact(traceback.format_exc())
+        log.error("Step %s of run %s crashed:\n%s", record.step_id, execution.run.pk, trace)
         return _fail(execution, record, name, f"Internal error: {exc.__class__.__name__}", started)
-    execution.outputs[step_id] = outcome.output
+    execution.outputs[record.step_id] = outcome.output
     record.status = StepRun.Status.SUCCEEDED
     record.output = execution.redact(outcome.output)
     record.http_status = outcome.http_status
     _stamp(record, started)
     execution.on_progress(execution.run, record)
     return ""
+
+
+def _start_record(execution: _Execution, step_id: str, step: dict, position: int) -> StepRun:
+    """Write the step's record before anything happens; an interrupted one starts anew."""
+    record = execution.records.get(step_id) or StepRun(run=execution.run, step_id=step_id)
+    record.position = position
+    record.action_type = f"{step.get('type')}/{step.get('action')}"
+    record.status = StepRun.Status.RUNNING
+    record.inputs, record.output, record.error, record.error_body = {}, None, "", None
+    record.http_status, record.warnings = None, []
+    record.started_at, record.finished_at, record.duration_ms = timezone.now(), None, None
+    record.save()
+    return record
 
 
 def _fail(execution, record: StepRun, name: str, message: str, started=None) -> str:

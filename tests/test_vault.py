@@ -425,3 +425,20 @@ def test_hostile_or_oversized_values_are_refused(admin_client, kind, field, valu
     assert f'id="id_{field}_error"'.encode() in response.content
     assert message.encode() in response.content
     assert not Connection.objects.exists()
+
+
+def test_key_rotation_drops_cached_management_tokens(three_connections, settings, capsys):
+    from django.utils import timezone
+
+    from vault_app.crypto import seal
+    from vault_app.models import ManagementToken
+
+    ManagementToken.objects.create(
+        connection=three_connections["auth0"],
+        fingerprint="f",
+        sealed_token=seal({"token": "t"}),
+        use_until=timezone.now(),
+    )
+    settings.VAULT_KEYS = [Fernet.generate_key().decode(), *settings.VAULT_KEYS]
+    call_command("rotate_vault_keys")
+    assert not ManagementToken.objects.exists()

@@ -34,7 +34,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _client(inputs: dict[str, Any], ctx: StepContext) -> ManagementClient:
-    return ManagementClient(ctx.connection(inputs["connection_id"], "auth0"))
+    return ManagementClient(ctx.connection(inputs["connection_id"], "auth0"), http=ctx.http)
 
 
 def _call(send) -> ApiResponse:

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from vault_app.models import Connection, provider
 
 # Input kinds: how the editor shows an input, how it is validated and how it renders.
@@ -76,11 +78,15 @@ class ActionType:
 
 
 class StepContext:
-    """What an action may reach besides its inputs: the vault, by id or by provider role."""
+    """What an action may reach besides its inputs: the vault, by id or by provider role,
+    and ``http``, the run's HTTP client (kept alive across steps) when there is one."""
 
-    def __init__(self, *, step_id: str, run_id: int | None = None):
+    def __init__(
+        self, *, step_id: str, run_id: int | None = None, http: httpx.Client | None = None
+    ):
         self.step_id = step_id
         self.run_id = run_id
+        self.http = http
 
     def connection(self, connection_id: Any, kind: str) -> Connection:
         try:

@@ -1,6 +1,9 @@
 """What every connection kind declares: its fields, which are secret, and its test."""
 
+import functools
+import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +75,15 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
 def outbound_http(**kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
-    return httpx.Client(timeout=timeout, follow_redirects=False, **kwargs)
+    verify = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    return httpx.Client(timeout=timeout, follow_redirects=False, verify=verify, **kwargs)
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # Loading the trusted certificates takes ~30 ms: do it once per trust setting, not per
+    # request. The arguments only key the cache; httpx reads the same variables itself.
+    return httpx.create_ssl_context()
 
 
 def json_object(response: httpx.Response) -> dict | None:

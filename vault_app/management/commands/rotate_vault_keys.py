@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from vault_app.crypto import VaultKeyError, reseal
-from vault_app.models import Connection
+from vault_app.models import Connection, ManagementToken
 
 
 class Command(BaseCommand):
@@ -22,6 +22,8 @@ class Command(BaseCommand):
                     continue
                 connection.save(update_fields=["secrets_token"])
                 touched += 1
+            # Cached Management API tokens are sealed too; they are cheap to fetch again.
+            ManagementToken.objects.all().delete()
         self.stdout.write(f"Re-encrypted the secrets of {touched} connection(s).")
         if failed:
             raise CommandError(

@@ -1,0 +1,163 @@
+"""What the engine costs on top of the HTTP requests a flow makes.
+
+A 10-step flow of Custom API requests (GET /api/v2/users/{id} with an encoded id and a URL
+param) runs against a local stand-in of Auth0, through the engine: rendering, the run
+and step records in SQLite, redaction, the Management API client. The same 10 requests
+are then made directly with one httpx client. Both print per run and their ratio.
+
+Run from the repository root:  .venv/bin/python -m benchmarks.engine [runs]
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+STEPS = 10
+
+
+def setup_django(data_dir: str) -> None:
+    os.environ.update(
+        SLUICE_MODE="embedded",
+        SLUICE_DATA_DIR=data_dir,
+        SLUICE_ALLOW_LOCAL_ENDPOINTS="true",
+        SLUICE_LOG_LEVEL="warning",
+        DJANGO_SETTINGS_MODULE="sluice.settings",
+    )
+    for name in ("DATABASE_URL", "SLUICE_VAULT_KEYS", "SLUICE_SECRET_KEY"):
+        os.environ.pop(name, None)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def timed(work, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as data_dir:
+        setup_django(data_dir)
+        from tests.standins.auth0 import Auth0Standin
+
+        standin = Auth0Standin()
+        standin.start()
+        try:
+            engine_ms, direct_ms = measure(standin)
+        finally:
+            standin.stop()
+    report(engine_ms, direct_ms)
+
+
+def measure(standin) -> tuple[list[float], list[float]]:
+    import httpx
+
+    from flows_app.engine import execute
+    from flows_app.models import Run
+    from flows_app.services import create_flow, create_run
+    from tests.flow_helpers import auth0_connection, step
+
+    tenant = auth0_connection(standin)
+    user = (
+        standin.create_user_record(email="ada@example.com")
+        if hasattr(standin, "create_user_record")
+        else None
+    )
+    user_id = user["user_id"] if user else _create_user(standin)
+    path = "/api/v2/users/{{ functions.encodeURIComponent(context.user.user_id) }}"
+    steps = [
+        step(
+            f"s{n}",
+            "SEND_REQUEST",
+            connection_id=tenant.pk,
+            method="GET",
+            pathname=path,
+            params={"fields": "email"},
+        )
+        for n in range(STEPS)
+    ]
+    flow = create_flow(name="Benchmark", definition={"schema_version": 1, "actions": steps})
+    data = {"context": {"user": {"user_id": user_id}}}
+
+    def through_engine():
+        run = execute(create_run(flow, trigger=Run.Trigger.CLI, input=data, draft=True))
+        assert run.status == Run.Status.SUCCEEDED, run.error
+
+    through_engine()  # warm up: the token, the parse cache, the connection
+    engine_ms = timed(through_engine, RUNS)
+    token = standin.credentials()
+    token = _token(standin, token)
+    encoded = httpx.URL(f"{standin.base_url}/api/v2/users/").copy_with(
+        raw_path=f"/api/v2/users/{user_id.replace('|', '%7C')}".encode()
+    )
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as http:
+
+        def direct():
+            for _ in range(STEPS):
+                http.get(encoded, params={"fields": "email"}).raise_for_status()
+
+        direct()
+        direct_ms = timed(direct, RUNS)
+    return engine_ms, direct_ms
+
+
+def _create_user(standin) -> str:
+    import httpx
+
+    token = _token(standin, standin.credentials())
+    answer = httpx.post(
+        f"{standin.base_url}/api/v2/users",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "connection": "Username-Password-Authentication",
+            "email": "ada@example.com",
+            "password": "Pa55word!long",
+        },
+    )
+    answer.raise_for_status()
+    return answer.json()["user_id"]
+
+
+def _token(standin, credentials) -> str:
+    import httpx
+
+    answer = httpx.post(
+        f"{standin.base_url}/oauth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
+            "audience": standin.audience,
+        },
+    )
+    return answer.json()["access_token"]
+
+
+def report(engine_ms: list[float], direct_ms: list[float]) -> None:
+    engine, direct = statistics.median(engine_ms), statistics.median(direct_ms)
+    print(
+        f"{STEPS}-step flow of Custom API requests against a local Auth0 stand-in, "
+        f"{RUNS} runs, median per run:"
+    )
+    print(f"  through the engine   {engine:8.2f} ms  (p95 {_p95(engine_ms):.2f} ms)")
+    print(f"  direct httpx         {direct:8.2f} ms  (p95 {_p95(direct_ms):.2f} ms)")
+    print(f"  ratio                {engine / direct:8.2f}x")
+    print(f"  per step overhead    {(engine - direct) / STEPS:8.2f} ms")
+    print(f"command: .venv/bin/python -m benchmarks.engine {RUNS}")
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(len(values) * 0.95) - 1)]
+
+
+if __name__ == "__main__":
+    main()
