@@ -141,7 +141,7 @@ def _input_problems(spec: Input, value, earlier, connection_kinds) -> Iterator[s
     if spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
         yield f"At most {spec.max_length} characters ({len(value)} now)."
     for template in _strings(value) if spec.kind in _TEMPLATED else ():
-        yield from _template_problems(template, earlier)
+        yield from _template_problems(template, earlier, _roots(spec))
 
 
 def _check_connection(spec: Input, value, connection_kinds) -> Iterator[str]:
@@ -212,7 +212,16 @@ def _strings(value) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _template_problems(source: str, earlier: set[str]) -> Iterator[str]:
+NAMESPACES = ("context", "fields", "vars", "actions")
+LIQUID_NAMES = {"forloop", "tablerowloop", "empty", "blank"}
+
+
+def _roots(spec: Input) -> set[str]:
+    """The variables a template in this input may start from."""
+    return {*NAMESPACES, *LIQUID_NAMES, *(["custom_vars"] if spec.uses_custom_vars else [])}
+
+
+def _template_problems(source: str, earlier: set[str], roots: set[str]) -> Iterator[str]:
     if "{" not in source:
         return
     for problem in templating.check_template(source):
@@ -220,5 +229,8 @@ def _template_problems(source: str, earlier: set[str]) -> Iterator[str]:
         yield f"{problem.message}{where}"
     for path in sorted(templating.referenced_variables(source)):
         parts = path.split(".")
-        if parts[0] == "actions" and len(parts) > 1 and parts[1] not in earlier:
+        if parts[0] not in roots:
+            allowed = ", ".join(sorted(roots - LIQUID_NAMES))
+            yield f"{path} is undefined: variables start with {allowed}."
+        elif parts[0] == "actions" and len(parts) > 1 and parts[1] not in earlier:
             yield f"{path} refers to a step that does not run before this one."

@@ -219,3 +219,21 @@ def test_the_flows_command_says_why_nothing_was_imported(db, tmp_path):
     path.write_text('{"name": "x", "actions": [{"id": "g", "type": "AUTH0", "action": "NOPE"}]}')
     with pytest.raises(CommandError, match="Nothing was imported:\n  g: Unknown action"):
         call_command("flows", "import", str(path))
+
+
+def test_a_variable_outside_the_namespaces_is_undefined(tenant):
+    definition = flow_of(
+        step(
+            "text",
+            "SEND_SMS",
+            to="{{ user.phone_number }}",
+            message="{% assign n = vars.n %}{{ n }} {{ custom_vars.code }}",
+        ),
+        step("get", "GET_USER", connection_id=tenant.pk, user_id="{{ custom_vars.id }}"),
+    )
+    assert messages(problems_of(definition)) == [
+        "text · To: user.phone_number is undefined: variables start with actions, context, "
+        "fields, vars.",
+        "get · User ID: custom_vars.id is undefined: variables start with actions, context, "
+        "fields, vars.",
+    ]
