@@ -87,6 +87,15 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the worker executing it."
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -94,6 +103,7 @@ class Run(models.Model):
             models.Index(fields=["flow", "-created_at"], name="run_by_flow"),
             models.Index(fields=["status", "-created_at"], name="run_by_status"),
             models.Index(fields=["trigger", "-created_at"], name="run_by_trigger"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_by_heartbeat"),
         ]
 
     def __str__(self):
@@ -136,6 +146,31 @@ class StepRun(models.Model):
 
     def __str__(self):
         return f"{self.step_id} ({self.status})"
+
+
+class FlowToken(models.Model):
+    """A bearer token that lets an HTTP client start runs of one flow; only its hash is kept."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100, help_text="Who or what uses it.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="To recognise it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["flow", "-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
 
 
 class ConnectionUse(models.Model):

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from flows_app.definition import (
     SCHEMA_VERSION,
@@ -105,6 +106,34 @@ def create_run(
         input=input if input is not None else copy.deepcopy(flow.test_data),
         created_by=user,
     )
+
+
+def start_run(flow: Flow, *, trigger: str, input: dict | None = None, user=None,
+              draft: bool = False) -> Run:
+    """Queue a run and hand it to a worker once the transaction commits."""
+    from flows_app.tasks import enqueue
+
+    with transaction.atomic():
+        run = create_run(flow, trigger=trigger, input=input, user=user, draft=draft)
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def cancel_run(run: Run, user=None) -> bool:
+    """Cancel a queued run at once, or ask a running one to stop before its next step.
+
+    Returns False when the run had already finished.
+    """
+    now = timezone.now()
+    queued = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        status=Run.Status.CANCELLED, finished_at=now, cancel_requested_at=now,
+        cancelled_by=user, error="Cancelled before it started.",
+    )
+    running = queued or Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        cancel_requested_at=now, cancelled_by=user,
+    )
+    run.refresh_from_db()
+    return bool(queued or running)
 
 
 def export_flow(flow: Flow) -> dict[str, Any]:

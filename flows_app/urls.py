@@ -1,8 +1,9 @@
 from django.urls import path
 
-from flows_app import views
+from flows_app.views import api, flows, runs
 
 urlpatterns = [
-    path("flows/", views.flow_list, name="flow_list"),
-    path("runs/", views.run_list, name="run_list"),
+    path("flows/", flows.flow_list, name="flow_list"),
+    *runs.urlpatterns,
+    *api.urlpatterns,
 ]

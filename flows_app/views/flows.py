@@ -5,7 +5,3 @@ from flows_app.models import Flow
 
 def flow_list(request):
     return render(request, "flows/list.html", {"flows": Flow.objects.select_related("owner")})
-
-
-def run_list(request):
-    return render(request, "runs/list.html", {})

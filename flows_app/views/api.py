@@ -1,0 +1,3 @@
+"""The HTTP API: start runs of a flow with its bearer token, read a run."""
+
+urlpatterns: list = []
