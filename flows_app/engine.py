@@ -7,10 +7,13 @@ a run again resumes after its last succeeded step; a step that was interrupted m
 """
 
 import logging
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
@@ -23,15 +26,34 @@ from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
 
+
+class Stop(NamedTuple):
+    """Why to stop between steps, and the status to end the run with."""
+
+    status: str
+    reason: str
+
+
+class StepTimedOut(Exception):
+    pass
+
+
 ProgressCallback = Callable[[Run, StepRun | None], None]
-StopCheck = Callable[[Run], str | None]
+StopCheck = Callable[[Run], Stop | None]
 
 
 class _Execution:
     """The state of one pass over a run: outputs so far, secrets to redact, one HTTP client."""
 
-    def __init__(self, run: Run, on_progress: ProgressCallback | None, should_stop):
+    def __init__(
+        self,
+        run: Run,
+        on_progress: ProgressCallback | None,
+        should_stop,
+        step_timeout: float | None = None,
+    ):
         self.run = run
+        self.step_timeout = step_timeout
         self.on_progress = on_progress or (lambda run, step: None)
         self.should_stop = should_stop or (lambda run: None)
         self.secrets = vault_secrets(run.definition)
@@ -53,10 +75,18 @@ class _Execution:
 
 
 def execute(
-    run: Run, *, on_progress: ProgressCallback | None = None, should_stop: StopCheck | None = None
+    run: Run,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    step_timeout: float | None = None,
 ) -> Run:
-    """Execute ``run`` to its end (or its first failure) and return it, saved."""
-    execution = _Execution(run, on_progress, should_stop)
+    """Execute ``run`` to its end (or its first failure) and return it, saved.
+
+    ``step_timeout`` interrupts a step that takes longer (only where the process can take a
+    timer signal: the main thread, as in a Celery worker's pool process).
+    """
+    execution = _Execution(run, on_progress, should_stop, step_timeout)
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
@@ -70,9 +100,9 @@ def _execute_steps(execution: _Execution) -> tuple[str, str]:
         if done and done.status == StepRun.Status.SUCCEEDED:
             execution.outputs[done.step_id] = done.output
             continue
-        reason = execution.should_stop(execution.run)
-        if reason:
-            return Run.Status.CANCELLED, reason
+        stop = execution.should_stop(execution.run)
+        if stop:
+            return stop.status, stop.reason
         error = _execute_step(execution, step, position)
         if error:
             return Run.Status.FAILED, error
@@ -122,7 +152,11 @@ def _perform(execution: _Execution, record: StepRun, action, values: dict, name:
     started = time.monotonic()
     context = StepContext(step_id=record.step_id, run_id=execution.run.pk, http=execution.http)
     try:
-        outcome = action.run(values, context)
+        with _deadline(execution.step_timeout):
+            outcome = action.run(values, context)
+    except StepTimedOut:
+        message = f"The step took longer than {execution.step_timeout:g} s and was stopped."
+        return _fail(execution, record, name, message, started)
     except StepFailed as exc:
         record.error_body = execution.redact(exc.body)
         record.http_status = exc.status
@@ -138,6 +172,25 @@ def _perform(execution: _Execution, record: StepRun, action, values: dict, name:
     _stamp(record, started)
     execution.on_progress(execution.run, record)
     return ""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    main = threading.current_thread() is threading.main_thread()
+    if not seconds or not main or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise StepTimedOut()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _start_record(execution: _Execution, step_id: str, step: dict, position: int) -> StepRun:

@@ -108,8 +108,9 @@ def create_run(
     )
 
 
-def start_run(flow: Flow, *, trigger: str, input: dict | None = None, user=None,
-              draft: bool = False) -> Run:
+def start_run(
+    flow: Flow, *, trigger: str, input: dict | None = None, user=None, draft: bool = False
+) -> Run:
     """Queue a run and hand it to a worker once the transaction commits."""
     from flows_app.tasks import enqueue
 
@@ -126,11 +127,15 @@ def cancel_run(run: Run, user=None) -> bool:
     """
     now = timezone.now()
     queued = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-        status=Run.Status.CANCELLED, finished_at=now, cancel_requested_at=now,
-        cancelled_by=user, error="Cancelled before it started.",
+        status=Run.Status.CANCELLED,
+        finished_at=now,
+        cancel_requested_at=now,
+        cancelled_by=user,
+        error="Cancelled before it started.",
     )
     running = queued or Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        cancel_requested_at=now, cancelled_by=user,
+        cancel_requested_at=now,
+        cancelled_by=user,
     )
     run.refresh_from_db()
     return bool(queued or running)

@@ -204,6 +204,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-runs": {"task": "flows_app.tasks.sweep_runs", "schedule": max(5, STALE_RUN_AFTER / 2)},
+    "prune-runs": {"task": "flows_app.tasks.prune_runs", "schedule": 6 * 3600},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

@@ -69,3 +69,13 @@ def unused_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_process():
+    """Execute queued runs in the test's own process, unless a test starts real workers."""
+    from sluice.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

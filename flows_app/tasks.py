@@ -1,0 +1,153 @@
+"""Celery entry points. They stay thin: claim a run, keep it alive, let the engine run it."""
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from flows_app import events
+from flows_app.engine import Stop, execute
+from flows_app.models import Run
+
+log = logging.getLogger(__name__)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(run_id: int) -> None:
+    """Hand a queued run to the workers."""
+    execute_run.delay(run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def execute_run(run_id: int) -> None:
+    """Execute a run once, wherever the message is delivered twice or after a crash."""
+    run = claim(run_id)
+    if run is None:
+        return
+    if run.attempts >= settings.MAX_RUN_ATTEMPTS:
+        fail_lost(run)
+        return
+    with Heartbeat(run.pk):
+        execute(
+            run,
+            on_progress=events.run_changed,
+            should_stop=stop_reason,
+            step_timeout=settings.STEP_TIMEOUT,
+        )
+
+
+def claim(run_id: int) -> Run | None:
+    """Take a queued run, or a running one whose worker fell silent, with one conditional UPDATE.
+
+    Only one worker's UPDATE matches, so a message delivered twice never runs a flow twice at
+    the same time.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
+    claimable = Q(status=Run.Status.QUEUED) | Q(status=Run.Status.RUNNING, heartbeat_at__lt=stale)
+    taken = Run.objects.filter(claimable, pk=run_id).update(
+        status=Run.Status.RUNNING, heartbeat_at=now, worker=WORKER
+    )
+    return Run.objects.get(pk=run_id) if taken else None
+
+
+def fail_lost(run: Run) -> None:
+    run.status = Run.Status.FAILED
+    run.error = (
+        f"The worker executing this run was lost {run.attempts} times; it will not be tried again."
+    )
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    events.run_changed(run)
+
+
+def stop_reason(run: Run) -> Stop | None:
+    """Between steps: stop for a cancel request, or fail a run past its time limit."""
+    fresh = Run.objects.filter(pk=run.pk).values("cancel_requested_at", "cancelled_by__email")
+    row = fresh.first()
+    if row and row["cancel_requested_at"]:
+        who = f" by {row['cancelled_by__email']}" if row["cancelled_by__email"] else ""
+        return Stop(
+            Run.Status.CANCELLED,
+            f"Cancelled{who} while running; the steps after the last finished one did not run.",
+        )
+    limit = settings.RUN_TIME_LIMIT
+    if run.started_at and timezone.now() - run.started_at > timedelta(seconds=limit):
+        return Stop(Run.Status.FAILED, f"The run took longer than its time limit of {limit} s.")
+    return None
+
+
+class Heartbeat:
+    """Mark a run as alive every few seconds from a background thread, while it executes."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.interval = max(1.0, settings.STALE_RUN_AFTER / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{run_id}")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            close_old_connections()
+
+
+@shared_task(ignore_result=True)
+def sweep_runs() -> dict[str, int]:
+    """Requeue runs whose worker fell silent, re-send queued runs nobody took, fail overdue ones."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
+    overdue = now - timedelta(seconds=settings.RUN_TIME_LIMIT + settings.STALE_RUN_AFTER)
+    failed = Run.objects.filter(
+        status=Run.Status.RUNNING, started_at__lt=overdue, heartbeat_at__lt=stale
+    ).update(
+        status=Run.Status.FAILED,
+        finished_at=now,
+        error=f"The run took longer than its time limit of {settings.RUN_TIME_LIMIT} s.",
+    )
+    lost = list(
+        Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=stale).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    forgotten = list(
+        Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=stale).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for run_id in lost + forgotten:
+        enqueue(run_id)
+    if lost or forgotten or failed:
+        log.info(
+            "Sweep: %d lost run(s) requeued, %d queued run(s) re-sent, %d overdue failed.",
+            len(lost),
+            len(forgotten),
+            failed,
+        )
+    return {"requeued": len(lost), "resent": len(forgotten), "failed": failed}
+
+
+@shared_task(ignore_result=True)
+def prune_runs() -> int:
+    from flows_app.retention import prune
+
+    return prune()
