@@ -42,6 +42,7 @@ class Command(BaseCommand):
             ]
         }
         if not no_worker:
+            # -B: the worker also keeps the schedule (the sweep for lost runs, pruning).
             commands["worker"] = [
                 python,
                 "-m",
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 "-A",
                 "sluice",
                 "worker",
+                "-B",
                 "--loglevel",
                 "INFO",
                 "--concurrency",
