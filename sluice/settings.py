@@ -205,6 +205,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_QUEUE = env.string("SLUICE_QUEUE", "sluice")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "flows_app.tasks.sweep_runs", "schedule": max(5, STALE_RUN_AFTER / 2)},
     "prune-runs": {"task": "flows_app.tasks.prune_runs", "schedule": 6 * 3600},

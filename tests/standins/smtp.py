@@ -6,6 +6,7 @@ LOGIN), refuses MAIL before a login like a submission server, and keeps what it 
 gives (a refused recipient, a temporary failure after DATA).
 """
 
+import asyncio
 import email
 import secrets
 import socket
@@ -57,6 +58,8 @@ class SmtpStandin:
         self.logins: list[tuple[str, str, bool]] = []  # (mechanism, username, accepted)
         self.rejected_recipients: set[str] = set()
         self.data_reply: str | None = None
+        self.slow_recipients: set[str] = set()  # mail to these waits slow_seconds before 250
+        self.slow_seconds = 5.0
         self._tls_context = tls_context
         self._lock = threading.Lock()
         self._controller: _BoundController | None = None
@@ -145,6 +148,8 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.standin.data_reply:
             return self.standin.data_reply
+        if self.standin.slow_recipients & set(envelope.rcpt_tos):
+            await asyncio.sleep(self.standin.slow_seconds)
         raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         auth = session.auth_data
         received = ReceivedMessage(
