@@ -12,7 +12,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 BROKER = sys.argv[2] if len(sys.argv) > 2 else "embedded"
