@@ -2,11 +2,13 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from flows_app.engine import execute
 from flows_app.models import Flow, Run, StepRun
 from flows_app.services import InvalidFlow, create_run
+from flows_app.tasks import Heartbeat, stop_reason
 
 
 class Command(BaseCommand):
@@ -35,7 +37,13 @@ class Command(BaseCommand):
             ) from None
         what = f"version {run.version.number}" if run.version else "the draft"
         self.stdout.write(f"Run {run.pk} of {target.name} ({what})")
-        execute(run, on_progress=self._report)
+        with Heartbeat(run.pk):
+            execute(
+                run,
+                on_progress=self._report,
+                should_stop=stop_reason,
+                step_timeout=settings.STEP_TIMEOUT,
+            )
         self.stdout.write(f"Run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
         if run.status != Run.Status.SUCCEEDED:
             sys.exit(1)

@@ -1,0 +1,139 @@
+"""Claiming, time limits, step timeouts and retention, without worker processes."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from flows_app.engine import execute
+from flows_app.models import Run, StepRun
+from flows_app.services import cancel_run, create_flow, create_run, start_run
+from flows_app.tasks import claim, stop_reason, sweep_runs
+from tests.flow_helpers import phone_provider, step
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def flow():
+    return create_flow(
+        name="Text",
+        definition={
+            "schema_version": 1,
+            "actions": [
+                step("text", "SEND_SMS", to="+14155550123", message="Hello {{ fields.n }}")
+            ],
+        },
+    )
+
+
+def queued(flow):
+    return create_run(flow, trigger=Run.Trigger.API, input={"fields": {"n": 1}}, draft=True)
+
+
+def test_only_one_claim_of_a_run_succeeds(flow):
+    run = queued(flow)
+    assert claim(run.pk) is not None
+    assert claim(run.pk) is None
+
+
+def test_a_running_run_with_a_fresh_heartbeat_cannot_be_claimed_but_a_stale_one_can(flow, settings):
+    run = queued(flow)
+    claim(run.pk)
+    assert claim(run.pk) is None
+    old = timezone.now() - timedelta(seconds=settings.STALE_RUN_AFTER + 1)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=old)
+    assert claim(run.pk) is not None
+
+
+def test_a_run_started_from_the_ui_executes_once_committed(
+    flow, twilio_standin, django_capture_on_commit_callbacks
+):
+    phone_provider(twilio_standin)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run(flow, trigger=Run.Trigger.MANUAL, input={"fields": {"n": 7}})
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED and run.version is None
+    assert twilio_standin.messages[0]["body"] == "Hello 7"
+
+
+def test_a_published_flow_runs_its_latest_version_and_records_it(flow, twilio_standin):
+    from flows_app.services import publish_flow
+
+    phone_provider(twilio_standin)
+    publish_flow(flow)
+    flow.draft["actions"][0]["params"]["message"] = "Changed draft"
+    flow.save()
+    version = publish_flow(flow)
+    flow.draft["actions"][0]["params"]["message"] = "Unpublished"
+    flow.save()
+    run = execute(create_run(flow, trigger=Run.Trigger.API, input={}))
+    assert run.version == version
+    assert twilio_standin.messages[0]["body"] == "Changed draft"
+
+
+def test_cancel_requested_stops_before_the_next_step(flow):
+    run = queued(flow)
+    claim(run.pk)
+    cancel_run(run)
+    stop = stop_reason(run)
+    assert stop.status == Run.Status.CANCELLED
+    executed = execute(run, should_stop=stop_reason)
+    assert executed.status == Run.Status.CANCELLED
+    assert not executed.steps.exists()
+
+
+def test_a_finished_run_cannot_be_cancelled(flow):
+    run = queued(flow)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.SUCCEEDED)
+    assert cancel_run(run) is False
+    assert run.status == Run.Status.SUCCEEDED
+
+
+def test_a_run_past_its_time_limit_fails_between_steps(flow, settings):
+    settings.RUN_TIME_LIMIT = 10
+    run = queued(flow)
+    Run.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=11))
+    run.refresh_from_db()
+    executed = execute(run, should_stop=stop_reason)
+    assert executed.status == Run.Status.FAILED
+    assert executed.error == "The run took longer than its time limit of 10 s."
+
+
+def test_a_step_that_hangs_is_interrupted(flow, monkeypatch, twilio_standin):
+    from flows_app.actions import notifications
+
+    phone_provider(twilio_standin)
+    monkeypatch.setattr(notifications, "send_sms", lambda *a, **k: time.sleep(5))
+    started = time.monotonic()
+    run = execute(queued(flow), step_timeout=0.3)
+    assert time.monotonic() - started < 3
+    assert run.status == Run.Status.FAILED
+    assert run.steps.get().error == "The step took longer than 0.3 s and was stopped."
+
+
+def test_the_sweep_fails_runs_far_past_their_time_limit(flow, settings):
+    run = queued(flow)
+    long_ago = timezone.now() - timedelta(seconds=settings.RUN_TIME_LIMIT + 3600)
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago
+    )
+    assert sweep_runs()["failed"] == 1
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and "time limit" in run.error
+
+
+def test_prune_runs_deletes_old_finished_runs_in_batches(flow, capsys):
+    old = timezone.now() - timedelta(days=40)
+    runs = [queued(flow) for _ in range(5)]
+    Run.objects.filter(pk__in=[r.pk for r in runs[:3]]).update(
+        status=Run.Status.SUCCEEDED, created_at=old
+    )
+    Run.objects.filter(pk=runs[3].pk).update(created_at=old)  # still queued: kept
+    StepRun.objects.create(run=runs[0], step_id="text", action_type="AUTH0/SEND_SMS", position=0)
+    call_command("prune_runs", "--days", "30", "--batch", "2")
+    assert "Deleted 3 finished run(s) older than 30 day(s)." in capsys.readouterr().out
+    assert set(Run.objects.values_list("pk", flat=True)) == {runs[3].pk, runs[4].pk}
+    assert not StepRun.objects.exists()
