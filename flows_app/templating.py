@@ -296,12 +296,21 @@ def referenced_variables(source: str) -> set[str]:
     Names the template assigns itself and loop variables are left out, and so is a
     template that does not parse.
     """
+    return {".".join(segments) for _, segments in variable_locations(source)}
+
+
+def variable_locations(source: str) -> list[tuple[int, list[str]]]:
+    """Where each variable a template reads starts, with its path segments (best effort)."""
     try:
         template = _parse(source, False)
     except TemplateError:
-        return set()
+        return []
     analysis = template.analyze(include_partials=False)
-    return {str(variable) for variables in analysis.globals.values() for variable in variables}
+    return sorted(
+        (variable.span.index, [str(part) for part in variable.segments])
+        for variables in analysis.globals.values()
+        for variable in variables
+    )
 
 
 def _render(source: str, scope: Mapping[str, Any], *, html: bool) -> Rendered:
