@@ -10,6 +10,9 @@ class Flow(models.Model):
     name = models.CharField(max_length=150)
     description = models.TextField(blank=True)
     draft = models.JSONField(default=dict, blank=True)
+    undo = models.JSONField(
+        default=list, blank=True, help_text="Earlier drafts, newest last, for Undo in the editor."
+    )
     test_data = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="flows"

@@ -62,6 +62,29 @@ def save_draft(flow: Flow, definition: dict, test_data: dict | None = None) -> l
     return problems_of(definition)
 
 
+UNDO_DEPTH = 20
+
+
+@transaction.atomic
+def edit_draft(flow: Flow, definition: dict) -> list[Problem]:
+    """Save an edit from the editor, keeping the previous draft for Undo."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if definition != flow.draft:
+        flow.undo = [*flow.undo[-(UNDO_DEPTH - 1):], flow.draft]
+    return save_draft(flow, definition)
+
+
+@transaction.atomic
+def undo_edit(flow: Flow) -> bool:
+    """Put the previous draft back; False when there is nothing to undo."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if not flow.undo:
+        return False
+    previous = flow.undo.pop()
+    save_draft(flow, previous)
+    return True
+
+
 def refresh_connection_uses(flow: Flow) -> None:
     """Record the connections the draft and the latest published version use."""
     ids = connection_ids(flow.draft)
