@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from flows_app import events
 from flows_app.definition import (
     SCHEMA_VERSION,
     Problem,
@@ -70,7 +71,7 @@ def edit_draft(flow: Flow, definition: dict) -> list[Problem]:
     """Save an edit from the editor, keeping the previous draft for Undo."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     if definition != flow.draft:
-        flow.undo = [*flow.undo[-(UNDO_DEPTH - 1):], flow.draft]
+        flow.undo = [*flow.undo[-(UNDO_DEPTH - 1) :], flow.draft]
     return save_draft(flow, definition)
 
 
@@ -139,6 +140,7 @@ def start_run(
 
     with transaction.atomic():
         run = create_run(flow, trigger=trigger, input=input, user=user, draft=draft)
+        events.run_changed(run)
         transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
@@ -161,6 +163,8 @@ def cancel_run(run: Run, user=None) -> bool:
         cancelled_by=user,
     )
     run.refresh_from_db()
+    if queued or running:
+        events.run_changed(run)
     return bool(queued or running)
 
 

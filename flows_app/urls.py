@@ -1,9 +1,11 @@
 from django.urls import path
 
-from flows_app.views import api, flows, runs
+from flows_app.views import api, flows, runs, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
+    path("flows/<int:pk>/", flows.flow_detail, name="flow_detail"),
     *runs.urlpatterns,
     *api.urlpatterns,
+    *tokens.urlpatterns,
 ]

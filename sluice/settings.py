@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sluice.middleware.htmx_sign_in_redirect",
 ]
 
 ROOT_URLCONF = "sluice.urls"
@@ -189,7 +190,9 @@ if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+            # redis-py gives up reading after 5 s by default, which is exactly how long the
+            # layer waits for a message: an idle websocket would drop every 5 s.
+            "CONFIG": {"hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}]},
         }
     }
 else:

@@ -205,3 +205,10 @@ def test_signing_in_needs_the_csrf_token(viewer_user):
     browser = Client(enforce_csrf_checks=True)
     response = browser.post("/login/", {"username": "vera@example.com", "password": PASSWORD})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_without_a_session_sends_the_page_to_sign_in(client):
+    response = client.get("/runs/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/runs/"

@@ -1,3 +1,205 @@
-"""The HTTP API: start runs of a flow with its bearer token, read a run."""
+"""The HTTP API: start runs of a flow with its bearer token, read a run.
 
-urlpatterns: list = []
+A run reads like Auth0's ``GET /api/v2/flows/{flow_id}/executions/{id}`` where Auth0 has a
+field (``created_at``, ``updated_at``, ``started_at``, ``ended_at``, ``status``), plus
+Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running``, then
+``succeeded``, ``failed`` or ``cancelled``; ``final`` says it will not change any more.
+"""
+
+import json
+import logging
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, reverse
+
+from flows_app.api_auth import api_error, bearer_api
+from flows_app.definition import Problem
+from flows_app.models import Flow, FlowToken, Run, StepRun
+from flows_app.services import InvalidFlow, start_run
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+INPUT_KEYS = ("context", "fields", "vars")
+
+
+class BadInput(Exception):
+    """The request body is not a run's input; the message says why."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@bearer_api("POST")
+def start(request: HttpRequest, token: FlowToken, flow_id: int) -> JsonResponse:
+    flow = Flow.objects.filter(pk=flow_id).first()
+    if flow is None:
+        return _not_found("flow")
+    if flow.pk != token.flow_id:
+        return _forbidden("flow")
+    try:
+        data = parse_input(read_body(request))
+    except BodyTooLarge:
+        return api_error(413, "too_large", f"The body is larger than {MAX_BODY} bytes.")
+    except BadInput as exc:
+        return api_error(400, "invalid_input", str(exc))
+    if flow.latest_version() is None:
+        return api_error(409, "not_published", f"The flow {flow.name!r} is not published yet.")
+    try:
+        run = start_run(flow, trigger=Run.Trigger.API, input=data, draft=False)
+    except InvalidFlow as exc:
+        return api_error(
+            422,
+            "invalid_flow",
+            "The published version of the flow has problems; nothing was run.",
+            problems=[_problem(p) for p in exc.problems],
+        )
+    log.info("Run %s of flow %s started over the API with token %s.", run.pk, flow.pk, token.pk)
+    links = _links(request, run)
+    response = JsonResponse(
+        {
+            "id": run.pk,
+            "status": run.status,
+            **links,
+            "flow": {"id": flow.pk, "name": flow.name},
+            "version": run.version.number if run.version else None,
+        },
+        status=202,
+    )
+    response["Location"] = links["api_url"]
+    return response
+
+
+@bearer_api("GET")
+def run_detail(request: HttpRequest, token: FlowToken, run_id: int) -> JsonResponse:
+    run = Run.objects.select_related("flow", "version").filter(pk=run_id).first()
+    if run is None:
+        return _not_found("run")
+    if run.flow_id != token.flow_id:
+        return _forbidden("run")
+    return JsonResponse(run_record(request, run))
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """Read at most MAX_BODY bytes, refusing a larger body before reading it if it says so."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY:
+        raise BodyTooLarge
+    body = request.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise BodyTooLarge
+    return body
+
+
+def parse_input(body: bytes) -> dict[str, Any]:
+    """The run's input from a JSON object body; an empty body is an empty input."""
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadInput(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadInput('The body must be a JSON object: {"context": {…}, "fields": {…}, …}.')
+    unknown = sorted(set(data) - set(INPUT_KEYS))
+    if unknown:
+        raise BadInput(f"Unknown keys {unknown}; the input may have {', '.join(INPUT_KEYS)}.")
+    for key in INPUT_KEYS:
+        if key in data and not isinstance(data[key], dict):
+            raise BadInput(f"{key} must be a JSON object.")
+    if _has_nul(data):
+        raise BadInput("Strings in the input cannot contain NUL characters (\\u0000).")
+    return data
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL is anywhere in the data: PostgreSQL cannot store one in a JSON string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
+    steps = list(run.steps.all())
+    return {
+        "id": run.pk,
+        "flow": {"id": run.flow_id, "name": run.flow.name},
+        "version": run.version.number if run.version else None,
+        "status": run.status,
+        "final": run.is_final,
+        "trigger": run.trigger,
+        "created_at": run.created_at,
+        "updated_at": _updated_at(run, steps),
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "ended_at": run.finished_at,
+        "error": run.error,
+        "result": run.result,
+        "input": run.input,
+        "steps": [_step_record(step) for step in steps],
+        **_links(request, run),
+    }
+
+
+def _step_record(step: StepRun) -> dict[str, Any]:
+    return {
+        "step_id": step.step_id,
+        "action_type": step.action_type,
+        "status": step.status,
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+        "duration_ms": step.duration_ms,
+        "inputs": step.inputs,
+        "output": step.output,
+        "error": step.error,
+        "error_body": step.error_body,
+        "http_status": step.http_status,
+        "warnings": step.warnings,
+    }
+
+
+def _updated_at(run: Run, steps: list[StepRun]):
+    """The last time anything about the run was written (Auth0's ``updated_at``)."""
+    times = [run.created_at, run.started_at, run.finished_at, run.heartbeat_at]
+    times += [t for step in steps for t in (step.started_at, step.finished_at)]
+    return max(t for t in times if t is not None)
+
+
+def _links(request: HttpRequest, run: Run) -> dict[str, str]:
+    return {
+        "url": request.build_absolute_uri(reverse("run_detail", args=[run.pk])),
+        "api_url": request.build_absolute_uri(reverse("api_run", args=[run.pk])),
+    }
+
+
+def _problem(problem: Problem) -> dict[str, str | None]:
+    return {"message": problem.message, "step_id": problem.step_id, "input": problem.input}
+
+
+def _not_found(what: str) -> JsonResponse:
+    return api_error(404, "not_found", f"There is no such {what}.")
+
+
+def _forbidden(what: str) -> JsonResponse:
+    return api_error(
+        403, "forbidden", f"This token is for another flow; it cannot use this {what}."
+    )
+
+
+urlpatterns = [
+    path("api/flows/<int:flow_id>/runs", start, name="api_start_run"),
+    path("api/runs/<int:run_id>", run_detail, name="api_run"),
+]
