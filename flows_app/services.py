@@ -52,6 +52,17 @@ def create_flow(*, name: str, owner=None, definition=None, test_data=None, descr
     return flow
 
 
+def duplicate_flow(flow: Flow, *, owner=None) -> Flow:
+    """A new flow with a copy of the draft and test data; versions and runs stay behind."""
+    return create_flow(
+        name=f"{flow.name} (copy)"[:150],
+        owner=owner,
+        description=flow.description,
+        definition=copy.deepcopy(flow.draft),
+        test_data=copy.deepcopy(flow.test_data),
+    )
+
+
 @transaction.atomic
 def save_draft(flow: Flow, definition: dict, test_data: dict | None = None) -> list[Problem]:
     """Save the draft as it is (problems and all) and return its problems."""

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from flows_app.views import api, flows, runs, tokens
+from flows_app.views import api, flows, manage, runs, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
+    *manage.urlpatterns,
     path("flows/<int:pk>/", flows.flow_detail, name="flow_detail"),
     *runs.urlpatterns,
     *api.urlpatterns,
