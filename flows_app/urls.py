@@ -1,6 +1,6 @@
 from django.urls import path
 
-from flows_app.views import api, flows, manage, runs, tokens
+from flows_app.views import api, editor, flows, manage, runs, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
@@ -9,4 +9,5 @@ urlpatterns = [
     *runs.urlpatterns,
     *api.urlpatterns,
     *tokens.urlpatterns,
+    *editor.urlpatterns,
 ]

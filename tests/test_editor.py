@@ -1,0 +1,423 @@
+"""The flow editor's endpoints: every change goes through the drafts and comes back as HTML."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from flows_app.models import Flow, FlowVersion, Run
+from flows_app.services import create_flow
+from flows_app.views import editor
+from tests.flow_helpers import auth0_connection, step
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def flow(db, admin_user):
+    return create_flow(
+        name="Welcome",
+        owner=admin_user,
+        definition={
+            "schema_version": 1,
+            "actions": [
+                step("get_user", "GET_USER", user_id="{{ context.user.user_id }}"),
+                step(
+                    "call_api",
+                    "SEND_REQUEST",
+                    method="GET",
+                    pathname="/api/v2/users/{{ actions.get_user.user_id }}",
+                ),
+            ],
+        },
+        test_data={"context": {"user": {"user_id": "auth0|123"}}},
+    )
+
+
+def test_the_editor_page_shows_palette_canvas_and_inspector(admin_client, flow):
+    response = admin_client.get(reverse("flow_editor", args=[flow.pk]) + "?step=call_api")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Add </span>Send email" in html
+    assert "get_user" in html and "call_api" in html
+    assert "/api/v2/users/" in html
+
+
+def url(name, flow, *args):
+    return reverse(name, args=[flow.pk, *args])
+
+
+def fresh(flow) -> Flow:
+    flow.refresh_from_db()
+    return flow
+
+
+def ids(flow) -> list[str]:
+    return [s["id"] for s in fresh(flow).draft["actions"]]
+
+
+def test_a_viewer_reads_the_editor_without_controls(viewer_client, flow):
+    html = viewer_client.get(url("flow_editor", flow) + "?step=get_user").content.decode()
+    assert "Add </span>" not in html
+    assert "hx-post" not in html and 'method="post" action="/flows' not in html
+    assert "data-sortable" not in html
+    assert '<fieldset class="plain" disabled>' in html
+    assert "Sortable.min.js" not in html
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("editor_add", ()),
+        ("editor_move", ()),
+        ("editor_undo", ()),
+        ("editor_test_data", ()),
+        ("editor_publish", ()),
+        ("editor_test_run", ()),
+        ("editor_save", ("get_user",)),
+        ("editor_rename", ("get_user",)),
+        ("editor_preview", ("get_user",)),
+        ("editor_duplicate", ("get_user",)),
+        ("editor_delete", ("get_user",)),
+        ("flow_version_restore", (1,)),
+    ],
+)
+def test_viewers_may_not_change_anything(viewer_client, flow, name, args):
+    FlowVersion.objects.create(flow=flow, number=1, definition=flow.draft)
+    before = fresh(flow).draft
+    response = viewer_client.post(url(name, flow, *args), {"action": "AUTH0/GET_USER"}, **HTMX)
+    assert response.status_code == 403
+    assert fresh(flow).draft == before
+
+
+def test_every_post_needs_the_csrf_token(csrf_admin_client, flow):
+    add = url("editor_add", flow)
+    refused = csrf_admin_client.post(add, {"action": "AUTH0/GET_USER"}, **HTMX)
+    assert refused.status_code == 403
+    page = csrf_admin_client.get(url("flow_editor", flow))
+    token = page.cookies["csrftoken"].value
+    accepted = csrf_admin_client.post(
+        add, {"action": "AUTH0/GET_USER"}, HTTP_X_CSRFTOKEN=token, **HTMX
+    )
+    assert accepted.status_code == 200
+    assert len(ids(flow)) == 3
+
+
+def test_adding_at_a_position_answers_with_canvas_and_inspector(editor_client, flow):
+    response = editor_client.post(
+        url("editor_add", flow), {"action": "AUTH0/SEND_SMS", "position": "1"}, **HTMX
+    )
+    html = response.content.decode()
+    new = ids(flow)[1]
+    assert new.startswith("send_sms_")
+    assert 'id="canvas" class="canvas card" aria-labelledby="canvas-heading" hx-swap-oob' in html
+    assert 'id="inspector"' in html and f'value="{new}"' in html
+
+
+def test_adding_after_the_selected_step_or_at_the_end(editor_client, flow):
+    editor_client.post(
+        url("editor_add", flow), {"action": "AUTH0/SEND_SMS", "selected": "get_user"}, **HTMX
+    )
+    assert ids(flow)[1].startswith("send_sms_")
+    editor_client.post(url("editor_add", flow), {"action": "AUTH0/MAKE_CALL"}, **HTMX)
+    assert ids(flow)[-1].startswith("make_call_")
+
+
+def test_an_unknown_action_is_refused(editor_client, flow):
+    assert editor_client.post(url("editor_add", flow), {"action": "NOPE/NOPE"}).status_code == 400
+
+
+def test_moving_keeps_focus_on_the_moved_step(editor_client, flow):
+    response = editor_client.post(
+        url("editor_move", flow), {"step": "call_api", "direction": "up"}, **HTMX
+    )
+    assert ids(flow) == ["call_api", "get_user"]
+    # At the top now, so its Move up is disabled: focus goes to its Move down.
+    assert 'data-focus-id="down-call_api"' in response.content.decode()
+    editor_client.post(url("editor_move", flow), {"step": "call_api", "position": "1"}, **HTMX)
+    assert ids(flow) == ["get_user", "call_api"]
+
+
+def test_moving_without_javascript_redirects_back(editor_client, flow):
+    response = editor_client.post(url("editor_move", flow), {"step": "call_api", "direction": "up"})
+    assert response.status_code == 302
+    assert response["Location"] == url("flow_editor", flow)
+
+
+def test_duplicate_delete_and_undo(editor_client, flow):
+    editor_client.post(url("editor_duplicate", flow, "get_user"), **HTMX)
+    first, twin, last = ids(flow)
+    assert (first, last) == ("get_user", "call_api") and twin.startswith("get_user_")
+    editor_client.post(url("editor_delete", flow, twin), {"selected": twin}, **HTMX)
+    assert ids(flow) == ["get_user", "call_api"]
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert ids(flow) == ["get_user", twin, "call_api"]
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert ids(flow) == ["get_user", "call_api"]
+    response = editor_client.post(url("editor_undo", flow), **HTMX)
+    assert "Nothing to undo." in response.content.decode()
+
+
+def test_delete_asks_first_and_names_the_steps_that_read_it(editor_client, flow):
+    html = editor_client.get(url("flow_editor", flow)).content.decode()
+    assert "Delete the step Get user (get_user)? Steps call_api read its output." in html
+
+
+def test_saving_a_step_stores_every_kind_of_input(editor_client, flow, auth0_standin):
+    tenant = auth0_connection(auth0_standin)
+    response = editor_client.post(
+        url("editor_save", flow, "call_api"),
+        {
+            "alias": "Look up the user",
+            "p-connection_id": str(tenant.pk),
+            "p-method": "POST",
+            "p-pathname": "/api/v2/users/{{ context.user.user_id }}",
+            "p-payload": '{"name": "{{ context.user.name }}"}',
+            "p-headers-name": ["X-Trace", ""],
+            "p-headers-value": ["abc", ""],
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    saved = fresh(flow).draft["actions"][1]
+    assert saved["alias"] == "Look up the user"
+    assert saved["params"] == {
+        "connection_id": tenant.pk,
+        "method": "POST",
+        "pathname": "/api/v2/users/{{ context.user.user_id }}",
+        "payload": {"name": "{{ context.user.name }}"},
+        "headers": {"X-Trace": "abc"},
+    }
+    html = response.content.decode()
+    assert "Saved." in html and "Look up the user" in html  # the canvas came along
+
+
+def test_bad_json_is_an_error_and_loses_nothing_else(editor_client, flow):
+    editor_client.post(
+        url("editor_save", flow, "call_api"), {"p-method": "GET", "p-payload": '{"a": 1}'}
+    )
+    response = editor_client.post(
+        url("editor_save", flow, "call_api"),
+        {"p-method": "PUT", "p-pathname": "/api/v2/x", "p-payload": '{"a": '},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "This is not valid JSON" in html and "line 1, column 7" in html
+    params = fresh(flow).draft["actions"][1]["params"]
+    assert params["method"] == "PUT" and params["pathname"] == "/api/v2/x"
+    assert params["payload"] == {"a": 1}
+    # A full render (after a reload of the inspector) keeps what was typed too.
+    context = editor.editor_context(
+        _request(editor_client, flow), flow, "call_api", typed={"payload": '{"a": '}, json_errors={}
+    )
+    payload = next(f for f in context["fields"] if f.spec.name == "payload")
+    assert payload.text == '{"a": '
+
+
+def _request(client, flow):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = flow.owner
+    return request
+
+
+def test_a_custom_sender_and_its_checkbox(editor_client, flow):
+    editor_client.post(url("editor_add", flow), {"action": "AUTH0/SEND_EMAIL"}, **HTMX)
+    email_id = ids(flow)[-1]
+    editor_client.post(
+        url("editor_save", flow, email_id),
+        {"p-from-on": "1", "p-from-email": "team@example.com", "p-from-name": "", "p-to": "a@b.c"},
+    )
+    assert fresh(flow).draft["actions"][-1]["params"]["from"] == {"email": "team@example.com"}
+    html = editor_client.get(url("flow_editor", flow) + f"?step={email_id}").content.decode()
+    assert "Use custom sender email" in html and 'value="team@example.com"' in html
+    editor_client.post(url("editor_save", flow, email_id), {"p-to": "a@b.c"})
+    assert "from" not in fresh(flow).draft["actions"][-1]["params"]
+
+
+def test_renaming_rewrites_references_and_says_how_many(editor_client, flow):
+    response = editor_client.post(url("editor_rename", flow, "get_user"), {"new_id": "who"}, **HTMX)
+    assert "1 reference updated" in response.content.decode()
+    assert ids(flow) == ["who", "call_api"]
+    assert (
+        fresh(flow).draft["actions"][1]["params"]["pathname"]
+        == "/api/v2/users/{{ actions.who.user_id }}"
+    )
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert ids(flow) == ["get_user", "call_api"]
+
+
+def test_a_rename_that_clashes_is_refused_in_place(editor_client, flow):
+    response = editor_client.post(
+        url("editor_rename", flow, "get_user"), {"new_id": "call_api"}, **HTMX
+    )
+    html = response.content.decode()
+    assert "Another step already has the id" in html and 'value="call_api"' in html
+    assert ids(flow) == ["get_user", "call_api"]
+
+
+def test_the_preview_renders_with_the_runs_code(editor_client, flow):
+    response = editor_client.post(
+        url("editor_preview", flow, "call_api"),
+        {
+            "p-method": "GET",
+            "p-pathname": "/api/v2/users/{{ functions.encodeURIComponent(context.user.user_id) }}",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "/api/v2/users/auth0%7C123" in html
+    assert 'id="preview-pathname" hx-swap-oob="true"' in html
+
+
+def test_a_broken_template_shows_line_and_column(editor_client, flow):
+    response = editor_client.post(
+        url("editor_preview", flow, "call_api"),
+        {"p-pathname": "/users\n{{ context.user.user_id "},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "Template error:" in html and "line 2" in html and "column" in html
+
+
+def test_email_previews_in_a_sandbox_and_sms_counts_segments(editor_client, flow):
+    editor_client.post(url("editor_add", flow), {"action": "AUTH0/SEND_EMAIL"}, **HTMX)
+    editor_client.post(url("editor_add", flow), {"action": "AUTH0/SEND_SMS"}, **HTMX)
+    email_id, sms_id = ids(flow)[-2:]
+    email = editor_client.post(
+        url("editor_preview", flow, email_id),
+        {"p-body": "<p>Hi {{ context.user.user_id }} {{ context.nope }}</p>"},
+        **HTMX,
+    ).content.decode()
+    assert 'sandbox="" srcdoc="&lt;p&gt;Hi auth0|123' in email
+    assert "context.nope" in email  # the undefined variable is a warning
+    sms = editor_client.post(
+        url("editor_preview", flow, sms_id), {"p-message": "x" * 161}, **HTMX
+    ).content.decode()
+    assert "161 characters · 2 segments (GSM-7)" in sms
+
+
+def test_the_preview_of_bad_json_says_where(editor_client, flow):
+    html = editor_client.post(
+        url("editor_preview", flow, "call_api"), {"p-payload": "{\n  oops"}, **HTMX
+    ).content.decode()
+    assert "This is not valid JSON" in html and "line 2" in html
+
+
+def test_test_data_is_saved_or_kept_as_typed(editor_client, flow):
+    bad = editor_client.post(url("editor_test_data", flow), {"test_data": '{"context": '}, **HTMX)
+    html = bad.content.decode()
+    assert "This is not valid JSON" in html and "{&quot;context&quot;: </textarea>" in html
+    assert fresh(flow).test_data == {"context": {"user": {"user_id": "auth0|123"}}}
+    odd = editor_client.post(url("editor_test_data", flow), {"test_data": '{"user": {}}'}, **HTMX)
+    assert "Unknown key user" in odd.content.decode()
+    good = editor_client.post(
+        url("editor_test_data", flow), {"test_data": '{"vars": {"plan": "pro"}}'}, **HTMX
+    )
+    assert "sluice:test-data-saved" in good["HX-Trigger"]
+    assert fresh(flow).test_data == {"vars": {"plan": "pro"}}
+
+
+def test_the_variable_picker_lists_data_steps_and_functions(editor_client, flow):
+    html = editor_client.get(url("flow_editor", flow) + "?step=call_api").content.decode()
+    assert 'data-insert="context.user.user_id"' in html
+    assert 'data-insert="actions.get_user"' in html
+    assert 'data-insert="functions.encodeURIComponent()"' in html
+    assert 'data-insert="actions.call_api"' not in html
+
+
+def test_publishing_is_refused_while_there_are_problems(editor_client, flow):
+    response = editor_client.post(url("editor_publish", flow), **HTMX)
+    html = response.content.decode()
+    assert "Nothing was published" in html and "Required." in html
+    assert not flow.versions.exists()
+
+
+def test_publishing_lists_the_version_and_it_can_be_restored(
+    editor_client, editor_user, flow, auth0_standin
+):
+    tenant = auth0_connection(auth0_standin)
+    for step_id in ("get_user", "call_api"):
+        params = dict(fresh(flow).draft["actions"][ids(flow).index(step_id)]["params"])
+        params = {f"p-{k}": v for k, v in params.items()}
+        editor_client.post(
+            url("editor_save", flow, step_id), {**params, "p-connection_id": tenant.pk}
+        )
+    response = editor_client.post(url("editor_publish", flow), **HTMX)
+    html = response.content.decode()
+    assert "Published version 1." in html and "by Eddie" in html
+    editor_client.post(url("editor_delete", flow, "call_api"), **HTMX)
+    page = editor_client.get(url("flow_version", flow, 1)).content.decode()
+    assert "Read-only" in page and "call_api" in page and "Restore v1 as the draft" in page
+    editor_client.post(url("flow_version_restore", flow, 1))
+    assert ids(flow) == ["get_user", "call_api"]
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert ids(flow) == ["get_user"]
+
+
+def test_a_test_run_runs_the_draft_and_shows_its_steps(
+    editor_client, editor_user, db, auth0_standin, django_capture_on_commit_callbacks
+):
+    tenant = auth0_connection(auth0_standin)
+    flow = create_flow(
+        name="Run me",
+        definition={
+            "schema_version": 1,
+            "actions": [step("look", "GET_USER", connection_id=tenant.pk, user_id="nobody")],
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(url("editor_test_run", flow), **HTMX)
+    run = Run.objects.get(flow=flow)
+    assert run.trigger == Run.Trigger.TEST and run.version is None and run.created_by == editor_user
+    html = editor_client.get(url("editor_run", flow, run.pk), **HTMX).content.decode()
+    assert f'href="/runs/{run.pk}/"' in html and "look" in html and "Failed" in html
+    assert "every 1s" not in html  # final: the polling stops
+    assert "Queued" in response.content.decode() or "Failed" in response.content.decode()
+
+
+def test_a_test_run_of_a_draft_with_problems_lists_them(editor_client, flow):
+    html = editor_client.post(url("editor_test_run", flow), **HTMX).content.decode()
+    assert "cannot run until its problems are fixed" in html
+    assert not Run.objects.exists()
+
+
+def test_an_unfinished_run_polls(editor_client, flow):
+    run = Run.objects.create(flow=flow, definition=flow.draft, trigger=Run.Trigger.TEST)
+    html = editor_client.get(url("editor_run", flow, run.pk), **HTMX).content.decode()
+    assert 'hx-trigger="every 1s"' in html and "Queued" in html
+
+
+def test_selecting_a_step_returns_inspector_and_canvas(viewer_client, flow):
+    html = viewer_client.get(url("editor_step", flow, "call_api"), **HTMX).content.decode()
+    assert html.count('hx-swap-oob="true"') == 2
+    assert "/api/v2/users/" in html
+    assert viewer_client.get(url("editor_step", flow, "nope"), **HTMX).status_code == 404
+
+
+def test_problems_show_on_their_step(editor_client, flow):
+    html = editor_client.get(url("flow_editor", flow)).content.decode()
+    assert "2 problems" in html or "problem" in html
+    assert "Connection: Required." in html
+
+
+def test_a_new_action_type_needs_no_editor_change(editor_client, flow, monkeypatch):
+    from flows_app.actions import ACTION_TYPES
+    from flows_app.actions.base import TEMPLATE, ActionType, Input
+
+    extra = ActionType(
+        "AUTH0",
+        "SHOUT",
+        "Notifications",
+        "Shout",
+        "Shout it.",
+        (Input("words", "Words", TEMPLATE),),
+        "",
+        run=lambda i, c: None,
+    )
+    monkeypatch.setitem(ACTION_TYPES, extra.key, extra)
+    html = editor_client.get(url("flow_editor", flow)).content.decode()
+    assert "Add </span>Shout" in html
+    editor_client.post(url("editor_add", flow), {"action": "AUTH0/SHOUT"}, **HTMX)
+    assert json.dumps(fresh(flow).draft).count("SHOUT") == 1
