@@ -9,6 +9,19 @@ from vault_app.models import Connection, Provider
 
 MASK = "[redacted]"
 SHORTEST = 4  # shorter values would blot out ordinary text; no vault secret is this short
+# Values under these keys are credentials whatever they are (a new user's password in a
+# Create user body, an Authorization header): records keep the key, never the value.
+SENSITIVE_KEYS = {
+    "password",
+    "client_secret",
+    "authorization",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "secret",
+    "token",
+}
 
 
 def vault_secrets(definition: dict) -> set[str]:
@@ -26,7 +39,7 @@ def vault_secrets(definition: dict) -> set[str]:
 def redact(value: Any, secrets: Iterable[str]) -> Any:
     """Return ``value`` with every occurrence of a secret replaced, walking JSON structures."""
     secrets = sorted((s for s in secrets if len(s) >= SHORTEST), key=len, reverse=True)
-    return _walk(value, secrets) if secrets else value
+    return _walk(value, secrets)
 
 
 def _walk(value: Any, secrets: list[str]) -> Any:
@@ -35,7 +48,14 @@ def _walk(value: Any, secrets: list[str]) -> Any:
             value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {_walk(k, secrets): _walk(v, secrets) for k, v in value.items()}
+        return {
+            _walk(k, secrets): MASK if _sensitive(k, v) else _walk(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_walk(item, secrets) for item in value]
     return value
+
+
+def _sensitive(key: Any, value: Any) -> bool:
+    return isinstance(key, str) and key.lower() in SENSITIVE_KEYS and value not in (None, "")

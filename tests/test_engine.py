@@ -370,3 +370,14 @@ def test_run_flow_exits_non_zero_when_a_step_fails(db, auth0_standin, capsys):
         call_command("run_flow", "Broken")
     assert exited.value.code == 1
     assert "error: 404" in capsys.readouterr().out
+
+
+def test_a_new_users_password_is_not_kept_in_the_run_record(db, auth0_standin):
+    tenant = auth0_connection(auth0_standin)
+    run = run_steps(create_step(tenant), input=user_input(name="Ada"))
+    record = run.steps.get()
+    assert run.status == Run.Status.SUCCEEDED
+    assert record.inputs["payload"]["password"] == "[redacted]"
+    assert record.inputs["payload"]["email"] == "ada@example.com"
+    [request] = auth0_standin.requests_to("/api/v2/users", method="POST")
+    assert request.body["password"] == "Pa55word!auth0|123"
