@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.engine import setup_django
+from benchmarks.django_setup import setup_django
 
 REQUESTS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 EMAIL_BODY = """<h1>Welcome, {{ context.user.name }}</h1>

@@ -8,31 +8,15 @@ are then made directly with one httpx client. Both print per run and their ratio
 Run from the repository root:  .venv/bin/python -m benchmarks.engine [runs]
 """
 
-import os
 import statistics
 import sys
 import tempfile
 import time
 
+from benchmarks.django_setup import setup_django
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 STEPS = 10
-
-
-def setup_django(data_dir: str) -> None:
-    os.environ.update(
-        SLUICE_MODE="embedded",
-        SLUICE_DATA_DIR=data_dir,
-        SLUICE_ALLOW_LOCAL_ENDPOINTS="true",
-        SLUICE_LOG_LEVEL="warning",
-        DJANGO_SETTINGS_MODULE="sluice.settings",
-    )
-    for name in ("DATABASE_URL", "SLUICE_VAULT_KEYS", "SLUICE_SECRET_KEY"):
-        os.environ.pop(name, None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def timed(work, runs: int) -> list[float]:

@@ -9,34 +9,17 @@ A deep page is one whose cursor points near the end of the filtered runs.
 Run from the repository root:  .venv/bin/python -m benchmarks.run_list [runs] [repeats]
 """
 
-import os
 import statistics
 import sys
 import tempfile
 import time
 from contextlib import contextmanager
 
+from benchmarks.django_setup import setup_django
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
 BATCH = 5_000
-
-
-def setup_django(data_dir: str) -> None:
-    os.environ.update(
-        SLUICE_MODE="embedded",
-        SLUICE_DATA_DIR=data_dir,
-        SLUICE_ALLOWED_HOSTS="testserver",
-        SLUICE_LOG_LEVEL="warning",
-        DJANGO_SETTINGS_MODULE="sluice.settings",
-    )
-    for name in ("DATABASE_URL", "SLUICE_VAULT_KEYS", "SLUICE_SECRET_KEY", "SLUICE_DEBUG"):
-        os.environ.pop(name, None)
-    os.environ.pop("SLUICE_CHANNEL_LAYER_URL", None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 @contextmanager

@@ -13,28 +13,11 @@ import statistics
 import sys
 import tempfile
 
+from benchmarks.django_setup import setup_django
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 BROKER = sys.argv[2] if len(sys.argv) > 2 else "embedded"
 REDIS_URL = os.environ.get("SLUICE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-def setup(data_dir: str) -> None:
-    os.environ.update(
-        SLUICE_MODE="embedded",
-        SLUICE_DATA_DIR=data_dir,
-        SLUICE_ALLOW_LOCAL_ENDPOINTS="true",
-        SLUICE_LOG_LEVEL="warning",
-        DJANGO_SETTINGS_MODULE="sluice.settings",
-    )
-    for name in ("DATABASE_URL", "SLUICE_VAULT_KEYS", "SLUICE_SECRET_KEY", "SLUICE_BROKER_URL"):
-        os.environ.pop(name, None)
-    if BROKER == "redis":
-        os.environ["SLUICE_BROKER_URL"] = REDIS_URL
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def build_flow(standin):
@@ -124,7 +107,7 @@ def _final(ids) -> bool:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        setup(data_dir)
+        setup_django(data_dir, **({"SLUICE_BROKER_URL": REDIS_URL} if BROKER == "redis" else {}))
         from tests.standins.auth0 import Auth0Standin
 
         standin = Auth0Standin()

@@ -122,13 +122,10 @@ SEND_EMAIL = ActionType(
     output='{"success": true} once the email provider accepted the message.',
     run=email,
 )
-SEND_SMS = ActionType(
-    type="AUTH0",
-    action="SEND_SMS",
-    group=GROUP,
-    label="Send SMS",
-    description="Send a custom SMS using the configured phone provider.",
-    inputs=(
+
+
+def _phone_inputs(message_help: str) -> tuple[Input, ...]:
+    return (
         PHONE_FROM,
         Input("to", "To", required=True, help="The recipient's phone number."),
         CUSTOM_VARS,
@@ -139,9 +136,18 @@ SEND_SMS = ActionType(
             required=True,
             max_length=1024,
             uses_custom_vars=True,
-            help="Uses Liquid syntax and supports custom variables.",
+            help=message_help,
         ),
-    ),
+    )
+
+
+SEND_SMS = ActionType(
+    type="AUTH0",
+    action="SEND_SMS",
+    group=GROUP,
+    label="Send SMS",
+    description="Send a custom SMS using the configured phone provider.",
+    inputs=_phone_inputs("Uses Liquid syntax and supports custom variables."),
     output='{"success": true} once the phone provider accepted the message.',
     run=sms,
 )
@@ -151,20 +157,7 @@ MAKE_CALL = ActionType(
     group=GROUP,
     label="Make call",
     description="Send a custom voice message using the configured phone provider.",
-    inputs=(
-        PHONE_FROM,
-        Input("to", "To", required=True, help="The recipient's phone number."),
-        CUSTOM_VARS,
-        Input(
-            "message",
-            "Message",
-            kind=TEMPLATE,
-            required=True,
-            max_length=1024,
-            uses_custom_vars=True,
-            help="Spoken to the recipient; Liquid and custom variables are supported.",
-        ),
-    ),
+    inputs=_phone_inputs("Spoken to the recipient; Liquid and custom variables are supported."),
     output='{"success": true} once the phone provider accepted the call.',
     run=call,
 )
