@@ -16,10 +16,8 @@ Tokens
     from the API drops the token and fetches a new one, once per request.
 
 Paths and parameters
-    Requests are always ``base_url(connection) + path``; :func:`api_path` refuses any path
-    that is not a plain absolute path under ``/api/v2/``. URL Params go through httpx's
-    query encoding (``None`` omits a parameter, a list repeats it); user headers may not
-    set ``Authorization``, ``Host`` or the message framing.
+    Requests are always ``base_url(connection) + path``; the path, URL Params and headers
+    are checked by :mod:`vault_app.clients.auth0_requests` before anything is sent.
 
 Retries
     A 429 waits for ``Retry-After`` (or until ``X-RateLimit-Reset``) and tries again; a
@@ -39,48 +37,38 @@ import hashlib
 import json as jsonlib
 import logging
 import math
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, unquote
 
 import httpx
 from django.db import transaction
 from django.utils import timezone
 
 from vault_app import crypto
+from vault_app.clients.auth0_requests import (
+    API_PREFIX,
+    api_path,
+    json_object,
+    query_params,
+    request_headers,
+    request_method,
+    user_path,
+)
 from vault_app.kinds.auth0 import audience, base_url, request_token
 from vault_app.kinds.base import describe_transport_error, outbound_http, scrub
 from vault_app.models import Connection, ManagementToken
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v2/"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH"}
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 TOKEN_MARGIN = timedelta(minutes=5)  # at most; never more than a tenth of the lifetime
-MAX_PATH_LENGTH = 2048
-
-# Characters a path may carry as they are (RFC 3986 pchar, "/" and the "%" of escapes).
-_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_RESERVED_HEADERS = {
-    "authorization": "Sluice sets Authorization from the connection's token",
-    "proxy-authorization": "Sluice does not send proxy credentials",
-    "host": "requests always go to the connection's own tenant",
-    "content-length": "Sluice's HTTP client sets the message framing",
-    "transfer-encoding": "Sluice's HTTP client sets the message framing",
-    "connection": "Sluice's HTTP client manages the connection",
-}
 
 
 class ManagementApiError(Exception):
@@ -121,151 +109,6 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     body: Any
-
-
-# Paths, parameters and headers -------------------------------------------------------------
-
-
-def api_path(path: str) -> str:
-    """Return ``path`` if it is a plain absolute path under /api/v2/, else raise ValueError.
-
-    Refused: a scheme or host, ``//``, ``.`` or ``..`` segments (also percent-encoded,
-    full-width or before a ``;``), encoded ``/``, ``\\`` or ``%`` (double encoding),
-    backslashes, whitespace and control characters (also encoded), invalid UTF-8 escapes,
-    a query string or fragment, and characters that must be percent-encoded.
-    """
-    if not isinstance(path, str) or not path:
-        raise ValueError("Enter the API path, such as /api/v2/organizations.")
-    if len(path) > MAX_PATH_LENGTH:
-        raise ValueError(f"The path is longer than {MAX_PATH_LENGTH} characters.")
-    if "?" in path or "#" in path:
-        raise ValueError(
-            "The path may not carry a query string or fragment: put query parameters in URL Params."
-        )
-    _check_path_characters(path)
-    if not path.startswith(API_PREFIX):
-        if "://" in path or path.startswith("//"):
-            raise ValueError(
-                "Enter a path on the connection's own tenant, such as /api/v2/organizations, "
-                "not a URL or another host."
-            )
-        raise ValueError(
-            "The path must be an absolute path under /api/v2/, such as /api/v2/organizations."
-        )
-    if "//" in path:
-        raise ValueError("The path may not contain an empty segment (//).")
-    if _BAD_ESCAPE.search(path):
-        raise ValueError("The path has a % that does not start a percent-encoded character.")
-    for segment in path.split("/")[1:]:
-        _check_segment(segment)
-    return path
-
-
-def _check_path_characters(path: str) -> None:
-    if _PATH_CHARS.fullmatch(path):
-        return
-    bad = next(ch for ch in path if not _PATH_CHARS.fullmatch(ch))
-    if bad == "\\":
-        raise ValueError("The path may not contain a backslash.")
-    if bad.isspace() or unicodedata.category(bad) in ("Cc", "Cf"):
-        raise ValueError("The path may not contain whitespace or control characters.")
-    raise ValueError(
-        f"The path contains {bad!r}, which must be percent-encoded: wrap values in "
-        "{{ functions.encodeURIComponent(...) }}."
-    )
-
-
-def _check_segment(segment: str) -> None:
-    try:
-        decoded = unquote(segment, errors="strict")
-    except UnicodeDecodeError:
-        raise ValueError("The path has percent-escapes that are not valid UTF-8.") from None
-    folded = unicodedata.normalize("NFKC", decoded)
-    if folded.split(";")[0] in (".", ".."):
-        raise ValueError("The path may not contain . or .. segments, encoded or not.")
-    if "/" in folded or "\\" in folded:
-        raise ValueError("The path may not contain an encoded / or \\ (%2F, %5C).")
-    if "%" in decoded:
-        raise ValueError("The path may not contain an encoded % (%25): no double encoding.")
-    if any(unicodedata.category(ch) == "Cc" for ch in decoded):
-        raise ValueError("The path may not contain encoded control characters.")
-
-
-def user_path(user_id: str) -> str:
-    """Return /api/v2/users/{id} with every character but RFC 3986's unreserved encoded."""
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise ValueError("Enter the user ID, such as auth0|64b0c5e2f1a2b3c4d5e6f7a8.")
-    if len(user_id) > 1024 or any(unicodedata.category(ch) == "Cc" for ch in user_id):
-        raise ValueError("The user ID is too long or contains control characters.")
-    parts = re.split(r"[/\\]", unicodedata.normalize("NFKC", user_id))
-    if any(part.split(";")[0] in (".", "..") for part in parts):
-        raise ValueError("The user ID may not be or contain . or .. path segments.")
-    return f"{API_PREFIX}users/{quote(user_id, safe='')}"
-
-
-def _text(value: Any, what: str) -> str:
-    """Render a parameter or header value the way JavaScript would show it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else repr(value)
-    raise ValueError(f"{what} must be text or a number, not {type(value).__name__}.")
-
-
-def query_params(params: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
-    """Turn URL Params into query pairs: None omits a parameter, a list repeats it."""
-    if params is None:
-        return None
-    if not isinstance(params, Mapping):
-        raise ValueError("URL Params must be name/value pairs.")
-    pairs: list[tuple[str, str]] = []
-    for name, value in params.items():
-        if not isinstance(name, str) or not name:
-            raise ValueError("Every URL Param needs a name.")
-        for item in value if isinstance(value, list | tuple) else [value]:
-            if item is not None:
-                pairs.append((name, _text(item, f"URL Param {name!r}")))
-    return tuple(pairs)
-
-
-def request_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
-    """Check user headers: no Authorization, Host or framing; no control characters."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise ValueError("Headers must be name/value pairs.")
-    checked = {}
-    for name, value in headers.items():
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise ValueError(f"{str(name)[:60]!r} is not a valid header name.")
-        if name.lower() in _RESERVED_HEADERS:
-            raise ValueError(
-                f"The {name} header may not be set: {_RESERVED_HEADERS[name.lower()]}."
-            )
-        if value is None:
-            continue
-        text = _text(value, f"The {name} header")
-        if not text.isascii() or any(unicodedata.category(ch) == "Cc" for ch in text if ch != "\t"):
-            raise ValueError(f"The {name} header may hold only printable ASCII characters.")
-        checked[name] = text
-    return checked
-
-
-def _method(method: str) -> str:
-    verb = method.upper() if isinstance(method, str) else ""
-    if verb not in METHODS:
-        raise ValueError(f"Choose one of GET, POST, PUT, PATCH or DELETE, not {str(method)!r}.")
-    return verb
-
-
-def _json_object(body: Any, what: str) -> dict:
-    if not isinstance(body, dict):
-        raise ValueError(f"The body of {what} must be a JSON object.")
-    return body
 
 
 # Answers and errors ------------------------------------------------------------------------
@@ -504,7 +347,7 @@ class ManagementClient:
     ) -> ApiResponse:
         """Send a Custom API request; raise ValueError before sending anything doubtful."""
         return self._send(
-            _method(method),
+            request_method(method),
             api_path(path),
             json=json,
             params=query_params(params),
@@ -512,14 +355,14 @@ class ManagementClient:
         )
 
     def create_user(self, body: dict) -> ApiResponse:
-        return self._send("POST", f"{API_PREFIX}users", json=_json_object(body, "Create user"))
+        return self._send("POST", f"{API_PREFIX}users", json=json_object(body, "Create user"))
 
     def get_user(self, user_id: str) -> ApiResponse:
         return self._send("GET", user_path(user_id))
 
     def update_user(self, user_id: str, body: dict) -> ApiResponse:
         path = user_path(user_id)
-        return self._send("PATCH", path, json=_json_object(body, "Update user"))
+        return self._send("PATCH", path, json=json_object(body, "Update user"))
 
     # Sending --------------------------------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""The inspector's form: a step's inputs as fields, and the posted form read back into params."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from flows_app import preview as previews
+from flows_app.actions.base import (
+    BOOL,
+    CHOICE,
+    CONNECTION,
+    JSON_TEMPLATE,
+    KEY_VALUE,
+    RENDERED_KINDS,
+    SENDER,
+    ActionType,
+    Input,
+)
+from flows_app.definition import Problem
+from vault_app.models import Connection
+
+
+@dataclass
+class FieldView:
+    """One input of the selected step, ready for the inspector's form."""
+
+    spec: Input
+    value: Any = ""
+    text: str = ""
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    options: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    preview: previews.InputPreview | None = None
+
+    @property
+    def id(self) -> str:
+        return f"in-{self.spec.name}"
+
+    @property
+    def templated(self) -> bool:
+        return self.spec.kind in RENDERED_KINDS
+
+
+def _connections(kind: str | None) -> list[tuple[str, str]]:
+    return [
+        (str(pk), name)
+        for pk, name in Connection.objects.filter(kind=kind).values_list("pk", "name")
+    ]
+
+
+def field_views(
+    action: ActionType,
+    params: dict,
+    problems: list[Problem],
+    typed: dict[str, str] | None = None,
+    json_errors: dict[str, str] | None = None,
+) -> list[FieldView]:
+    """The inputs of a step with their values, errors and choices; ``typed`` keeps bad JSON."""
+    typed, json_errors = typed or {}, json_errors or {}
+    views = []
+    for spec in action.inputs:
+        value = params.get(spec.name)
+        view = FieldView(spec, value=value, text=_as_text(spec, value, typed))
+        view.errors = [p.message for p in problems if p.input == spec.label]
+        if spec.name in json_errors:
+            view.errors.insert(0, json_errors[spec.name])
+        if spec.kind == KEY_VALUE:
+            items = value.items() if isinstance(value, dict) else ()
+            view.rows = [(str(k), "" if v is None else str(v)) for k, v in items] or [("", "")]
+        elif spec.kind == CHOICE:
+            view.options = [(choice, choice) for choice in spec.choices]
+        elif spec.kind == CONNECTION:
+            view.options = _connections(spec.connection_kind)
+        views.append(view)
+    return views
+
+
+def _as_text(spec: Input, value: Any, typed: dict[str, str]) -> str:
+    if spec.name in typed:
+        return typed[spec.name]
+    if value is None:
+        return ""
+    if spec.kind == JSON_TEMPLATE:
+        return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+    return str(value)
+
+
+def read_params(
+    action: ActionType, data: QueryDict, old: dict
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """Read the inspector form: params, JSON errors by input, and the JSON text as typed.
+
+    An input whose JSON does not parse keeps its saved value, so nothing else is lost.
+    """
+    params: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    for spec in action.inputs:
+        key = f"p-{spec.name}"
+        if spec.kind == JSON_TEMPLATE:
+            text = data.get(key, "")
+            typed[spec.name] = text
+            value, error = parse_json(text)
+            if error:
+                errors[spec.name] = error
+                value = old.get(spec.name)
+        else:
+            value = _read_value(spec, data, key)
+        if value not in (None, "", {}):
+            params[spec.name] = value
+    return params, errors, typed
+
+
+def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
+    if spec.kind == KEY_VALUE:
+        rows = zip(data.getlist(f"{key}-name"), data.getlist(f"{key}-value"), strict=False)
+        return {name.strip(): value for name, value in rows if name.strip() or value}
+    if spec.kind == SENDER:
+        if not data.get(f"{key}-on"):
+            return None
+        sender = {"email": data.get(f"{key}-email", "").strip()}
+        name = data.get(f"{key}-name", "").strip()
+        return {**sender, "name": name} if name else sender
+    if spec.kind == BOOL:
+        return key in data
+    if spec.kind == CONNECTION:
+        raw = data.get(key, "")
+        return int(raw) if raw.isdigit() else raw
+    return data.get(key, "")
+
+
+def parse_json(text: str) -> tuple[Any, str]:
+    """Parse typed JSON: (the value, or None when blank or bad; a sentence saying what is wrong)."""
+    if not text.strip():
+        return None, ""
+    try:
+        return json.loads(text), ""
+    except json.JSONDecodeError as exc:
+        return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
