@@ -108,6 +108,10 @@ def _step_problems(step, position, earlier, connection_kinds) -> list[Problem]:
     for spec in action.inputs:
         for message in _input_problems(spec, params.get(spec.name), earlier, connection_kinds):
             problems.append(Problem(message, label, spec.label))
+    check = action.extra.get("check")  # an action's own rules: yields (input name, message)
+    for name, message in check(params) if check else ():
+        named = action.input(name)
+        problems.append(Problem(message, label, named.label if named else name))
     return problems
 
 

@@ -4,6 +4,17 @@ The engine knows nothing of Celery, Channels or views: callers pass ``on_progres
 about every record it writes and ``should_stop`` to ask it to stop between steps. Running
 a run again resumes after its last succeeded step; a step that was interrupted mid-way
 (the process died after its record said "running") is executed again.
+
+Every step may carry Auth0's two switches. ``allow_failure``: when the step fails the run
+goes on; its record keeps status "failed" (the run page reads the switch from the
+definition) and later steps read ``actions.<id>`` as
+``{"error": {"message": …, "status": <HTTP status or null>, "body": <vendor body or null>}}``.
+``mask_output``: later steps use the output, but the record keeps only ``MASK``; so after a
+resume (which reads outputs back from the records) a masked output reads as ``MASK``.
+
+An action changes the run itself through ``extra["effect"]`` (see flows_app.actions.logic):
+``"vars"`` merges its output into the run's ``vars``, ``"result"`` makes it the run's
+``result``, and ``"end"`` makes its failure end the run even when failure is allowed.
 """
 
 import logging
@@ -21,7 +32,7 @@ from flows_app.actions.base import StepContext, StepFailed
 from flows_app.definition import action_of, steps_of
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
-from flows_app.redaction import redact, vault_secrets
+from flows_app.redaction import MASK, redact, vault_secrets
 from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
@@ -58,6 +69,8 @@ class _Execution:
         self.should_stop = should_stop or (lambda run: None)
         self.secrets = vault_secrets(run.definition)
         self.outputs: dict[str, Any] = {}
+        given = run.input.get("vars") if isinstance(run.input, dict) else None
+        self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.records = {record.step_id: record for record in run.steps.all()}
         self.http = outbound_http()
 
@@ -66,7 +79,7 @@ class _Execution:
         return {
             "context": data.get("context") or {},
             "fields": data.get("fields") or {},
-            "vars": data.get("vars") or {},
+            "vars": dict(self.vars),
             "actions": dict(self.outputs),
         }
 
@@ -97,16 +110,53 @@ def _execute_steps(execution: _Execution) -> tuple[str, str]:
     """Run the steps not yet succeeded; return the run's final status and error."""
     for position, step in enumerate(steps_of(execution.run.definition)):
         done = execution.records.get(str(step.get("id")))
-        if done and done.status == StepRun.Status.SUCCEEDED:
-            execution.outputs[done.step_id] = done.output
+        if done and _restore(execution, done, step):
             continue
         stop = execution.should_stop(execution.run)
         if stop:
             return stop.status, stop.reason
-        error = _execute_step(execution, step, position)
-        if error:
+        record, error = _execute_step(execution, step, position)
+        if not error:
+            continue
+        if not may_fail(step):
             return Run.Status.FAILED, error
+        execution.outputs[record.step_id] = error_output(record)
     return Run.Status.SUCCEEDED, ""
+
+
+def may_fail(step: dict) -> bool:
+    """Whether the run goes on when this step fails (never after an "end" action)."""
+    action = action_of(step)
+    ends = action is not None and action.extra.get("effect") == "end"
+    return step.get("allow_failure") is True and not ends
+
+
+def error_output(record: StepRun) -> dict[str, Any]:
+    """What later steps read as ``actions.<id>`` of a step whose failure was allowed."""
+    return {
+        "error": {"message": record.error, "status": record.http_status, "body": record.error_body}
+    }
+
+
+def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
+    """Take back what a step finished on an earlier pass left; False to execute it again."""
+    if done.status == StepRun.Status.SUCCEEDED:
+        execution.outputs[done.step_id] = done.output
+        _apply_effect(execution, action_of(step), done.output, resumed=True)
+        return True
+    if done.status == StepRun.Status.FAILED and may_fail(step):
+        execution.outputs[done.step_id] = error_output(done)
+        return True
+    return False
+
+
+def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) -> None:
+    effect = action.extra.get("effect") if action else None
+    if effect == "vars" and isinstance(output, dict):
+        execution.vars.update(output)
+    elif effect == "result" and not resumed:  # the run's result was saved on that pass
+        execution.run.result = execution.redact(output)
+        execution.run.save(update_fields=["result"])
 
 
 def _begin(run: Run) -> None:
@@ -127,27 +177,30 @@ def _finish(execution: _Execution, status: str, error: str) -> Run:
     return run
 
 
-def _execute_step(execution: _Execution, step: dict, position: int) -> str:
-    """Run one step; return the run's error message if it failed, else ''."""
+def _execute_step(execution: _Execution, step: dict, position: int) -> tuple[StepRun, str]:
+    """Run one step; return its record and the run's error message if it failed, else ''."""
     step_id = step.get("id") or f"step_{position + 1}"
     record = _start_record(execution, step_id, step, position)
     action = action_of(step)
     name = step.get("alias") or (action.label if action else step_id)
     if action is None:
-        return _fail(execution, record, name, f"Unknown action {record.action_type}.")
+        return record, _fail(execution, record, name, f"Unknown action {record.action_type}.")
     try:
         rendered = render_inputs(action, step.get("params") or {}, execution.scope())
     except InputError as exc:
-        return _fail(execution, record, name, f"Template error in {exc}")
+        return record, _fail(execution, record, name, f"Template error in {exc}")
     execution.secrets |= rendered.masked
     record.inputs = execution.redact(rendered.values)
     record.warnings = rendered.warnings
     record.save(update_fields=["inputs", "warnings"])
     execution.on_progress(execution.run, record)
-    return _perform(execution, record, action, rendered.values, name)
+    masked = step.get("mask_output") is True
+    return record, _perform(execution, record, action, rendered.values, name, masked)
 
 
-def _perform(execution: _Execution, record: StepRun, action, values: dict, name: str) -> str:
+def _perform(
+    execution: _Execution, record: StepRun, action, values: dict, name: str, masked: bool
+) -> str:
     """Call the action (the side effect) and record what came of it."""
     started = time.monotonic()
     context = StepContext(step_id=record.step_id, run_id=execution.run.pk, http=execution.http)
@@ -166,8 +219,9 @@ def _perform(execution: _Execution, record: StepRun, action, values: dict, name:
         log.error("Step %s of run %s crashed:\n%s", record.step_id, execution.run.pk, trace)
         return _fail(execution, record, name, f"Internal error: {exc.__class__.__name__}", started)
     execution.outputs[record.step_id] = outcome.output
+    _apply_effect(execution, action, outcome.output)
     record.status = StepRun.Status.SUCCEEDED
-    record.output = execution.redact(outcome.output)
+    record.output = MASK if masked else execution.redact(outcome.output)
     record.http_status = outcome.http_status
     _stamp(record, started)
     execution.on_progress(execution.run, record)

@@ -27,7 +27,9 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts_app.access import editor_required
 from flows_app.definition import action_of, steps_of
+from flows_app.engine import may_fail
 from flows_app.models import Flow, Run, StepRun
+from flows_app.redaction import MASK
 from flows_app.services import InvalidFlow, cancel_run, start_run
 
 PAGE_SIZE = 50
@@ -259,6 +261,7 @@ class TimelineStep(NamedTuple):
     name: str
     action: str
     record: StepRun | None
+    allow_failure: bool = False
 
 
 def timeline(run: Run) -> list[TimelineStep]:
@@ -269,18 +272,22 @@ def timeline(run: Run) -> list[TimelineStep]:
         step_id = str(step.get("id") or f"step_{position + 1}")
         action = action_of(step)
         label = action.label if action else f"{step.get('type')}/{step.get('action')}"
-        entries.append(
-            TimelineStep(step_id, step.get("alias") or label, label, records.pop(step_id, None))
-        )
+        record = records.pop(step_id, None)
+        name = step.get("alias") or label
+        entries.append(TimelineStep(step_id, name, label, record, may_fail(step)))
     entries += [TimelineStep(r.step_id, r.step_id, r.action_type, r) for r in records.values()]
     for entry in entries:
         if entry.record:
-            _decorate_step(entry.record)
+            _decorate_step(entry.record, entry.allow_failure)
     return entries
 
 
-def _decorate_step(record: StepRun) -> None:
+def _decorate_step(record: StepRun, allow_failure: bool = False) -> None:
+    allowed = allow_failure and record.status == StepRun.Status.FAILED
     attached: dict[str, Any] = {
+        "failure_allowed": allowed,
+        "status_text": "Failed (allowed)" if allowed else record.get_status_display(),
+        "output_masked": record.output == MASK,
         "duration_text": duration_text(record.duration_ms),
         "inputs_list": [(name, _input_text(value)) for name, value in record.inputs.items()]
         if isinstance(record.inputs, dict)
