@@ -93,15 +93,25 @@ def duplicate_step(definition: dict, step_id: str) -> tuple[dict, str]:
 
 
 def update_step(
-    definition: dict, step_id: str, *, alias: str | None, params: dict[str, Any]
+    definition: dict,
+    step_id: str,
+    *,
+    alias: str | None,
+    params: dict[str, Any],
+    switches: dict[str, bool] | None = None,
 ) -> dict:
+    """Set a step's params, display name and switches (``allow_failure``, ``mask_output``).
+
+    A switch that is off is left out, as Auth0 writes it.
+    """
     result = _copy(definition)
     step = result["actions"][_index(result, step_id)]
     step["params"] = params
-    if alias:
-        step["alias"] = alias
-    else:
-        step.pop("alias", None)
+    for key, value in {"alias": alias, **(switches or {})}.items():
+        if value:
+            step[key] = value
+        else:
+            step.pop(key, None)
     return result
 
 

@@ -421,3 +421,24 @@ def test_a_new_action_type_needs_no_editor_change(editor_client, flow, monkeypat
     assert "Add </span>Shout" in html
     editor_client.post(url("editor_add", flow), {"action": "AUTH0/SHOUT"}, **HTMX)
     assert json.dumps(fresh(flow).draft).count("SHOUT") == 1
+
+
+def test_the_inspector_sets_and_clears_the_step_switches(admin_client, flow):
+    step_id = flow.draft["actions"][0]["id"]
+    params = flow.draft["actions"][0]["params"]
+    data = {
+        "alias": "",
+        "allow_failure": "on",
+        "mask_output": "on",
+        **{f"param-{k}": v for k, v in params.items() if isinstance(v, str)},
+    }
+    admin_client.post(f"/flows/{flow.pk}/edit/steps/{step_id}/save/", data, **HTMX)
+    flow.refresh_from_db()
+    saved = flow.draft["actions"][0]
+    assert saved["allow_failure"] is True and saved["mask_output"] is True
+    page = admin_client.get(f"/flows/{flow.pk}/edit/?step={step_id}").content.decode()
+    assert 'name="allow_failure" checked' in page
+    admin_client.post(f"/flows/{flow.pk}/edit/steps/{step_id}/save/", {"alias": ""}, **HTMX)
+    flow.refresh_from_db()
+    assert "allow_failure" not in flow.draft["actions"][0]
+    assert "mask_output" not in flow.draft["actions"][0]

@@ -273,8 +273,12 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
     step, action = _step_and_action_or_404(flow, step_id)
     params, json_errors, typed = read_params(action, request.POST, step.get("params") or {})
     alias = request.POST.get("alias", "").strip()[:ALIAS_LIMIT]
+    switches = {name: request.POST.get(name) == "on" for name in ("allow_failure", "mask_output")}
     services.edit_draft(
-        flow, drafts.update_step(flow.draft, step_id, alias=alias or None, params=params)
+        flow,
+        drafts.update_step(
+            flow.draft, step_id, alias=alias or None, params=params, switches=switches
+        ),
     )
     if not request.htmx:
         return _back(flow, step_id)
