@@ -56,7 +56,7 @@ def measure(standin) -> tuple[list[float], list[float]]:
         if hasattr(standin, "create_user_record")
         else None
     )
-    user_id = user["user_id"] if user else _create_user(standin)
+    user_id = user["user_id"] if user else create_user(standin)
     path = "/api/v2/users/{{ functions.encodeURIComponent(context.user.user_id) }}"
     steps = [
         step(
@@ -94,7 +94,8 @@ def measure(standin) -> tuple[list[float], list[float]]:
     return engine_ms, direct_ms
 
 
-def _create_user(standin) -> str:
+def create_user(standin) -> str:
+    """Create a user at the stand-in directly; return its user_id."""
     import httpx
 
     token = _token(standin, standin.credentials())

@@ -14,6 +14,7 @@ import sys
 import tempfile
 
 from benchmarks.django_setup import setup_django
+from benchmarks.engine import create_user
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 BROKER = sys.argv[2] if len(sys.argv) > 2 else "embedded"
@@ -25,7 +26,7 @@ def build_flow(standin):
     from tests.flow_helpers import auth0_connection, step
 
     tenant = auth0_connection(standin)
-    user_id = _create_user(standin)
+    user_id = create_user(standin)
     path = "/api/v2/users/{{ functions.encodeURIComponent(context.user.user_id) }}"
     steps = [
         step(f"s{n}", "SEND_REQUEST", connection_id=tenant.pk, method="GET", pathname=path)
@@ -33,30 +34,6 @@ def build_flow(standin):
     ]
     flow = create_flow(name="Throughput", definition={"schema_version": 1, "actions": steps})
     return flow, {"context": {"user": {"user_id": user_id}}}
-
-
-def _create_user(standin) -> str:
-    import httpx
-
-    token = httpx.post(
-        f"{standin.base_url}/oauth/token",
-        json={
-            "grant_type": "client_credentials",
-            "client_id": standin.client_id,
-            "client_secret": standin.client_secret,
-            "audience": standin.audience,
-        },
-    ).json()["access_token"]
-    answer = httpx.post(
-        f"{standin.base_url}/api/v2/users",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "connection": "Username-Password-Authentication",
-            "email": "ada@example.com",
-            "password": "Pa55word!long",
-        },
-    )
-    return answer.json()["user_id"]
 
 
 def push(flow, data, count: int) -> list[int]:

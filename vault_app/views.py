@@ -42,7 +42,7 @@ def connection_create(request):
     form = ConnectionForm(kind, request.POST or None)
     if request.method == "POST" and form.is_valid():
         return _after_save(request, form, form.save())
-    return render(request, "vault/edit.html", {"form": form, "kind": kind})
+    return _edit_page(request, form, kind)
 
 
 @sensitive_post_parameters()
@@ -53,15 +53,12 @@ def connection_edit(request, pk):
     form = ConnectionForm(connection.kind_spec, request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
         return _after_save(request, form, form.save())
-    return render(
-        request,
-        "vault/edit.html",
-        {
-            "form": form,
-            "kind": connection.kind_spec,
-            "connection": connection,
-        },
-    )
+    return _edit_page(request, form, connection.kind_spec, connection)
+
+
+def _edit_page(request, form, kind, connection=None, **extra):
+    context = {"form": form, "kind": kind, "connection": connection, **extra}
+    return render(request, "vault/edit.html", context)
 
 
 def _after_save(request, form, connection):
@@ -77,15 +74,8 @@ def _after_save(request, form, connection):
     form.is_valid()
     field = result.field if result.field in form.fields else None
     form.add_error(field, f"Test failed: {result.message}")
-    return render(
-        request,
-        "vault/edit.html",
-        {
-            "form": form,
-            "kind": connection.kind_spec,
-            "connection": connection,
-            "test_failed": field is not None,
-        },
+    return _edit_page(
+        request, form, connection.kind_spec, connection, test_failed=field is not None
     )
 
 

@@ -1,10 +1,9 @@
 import json
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app.management.commands.run_flow import _find_flow
+from flows_app.management.cli import find_flow, read_json
 from flows_app.services import InvalidFlow, export_flow, import_flow
 
 
@@ -26,7 +25,7 @@ class Command(BaseCommand):
             self._import(options["path"])
 
     def _export(self, name: str, output: str | None) -> None:
-        text = json.dumps(export_flow(_find_flow(name)), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(export_flow(find_flow(name)), indent=2, sort_keys=True) + "\n"
         if output:
             Path(output).write_text(text)
             self.stdout.write(f"Wrote {output}")
@@ -35,14 +34,7 @@ class Command(BaseCommand):
 
     def _import(self, path: str) -> None:
         try:
-            text = sys.stdin.read() if path == "-" else Path(path).read_text()
-            document = json.loads(text)
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path} is not JSON: {exc}.") from None
-        try:
-            flow = import_flow(document)
+            flow = import_flow(read_json(path))
         except InvalidFlow as exc:
             raise CommandError(
                 "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)

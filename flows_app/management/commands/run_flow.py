@@ -1,12 +1,12 @@
 import json
 import sys
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from flows_app.engine import execute
-from flows_app.models import Flow, Run, StepRun
+from flows_app.management.cli import find_flow, read_json
+from flows_app.models import Run, StepRun
 from flows_app.services import InvalidFlow, create_run
 from flows_app.tasks import Heartbeat, stop_reason
 
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--draft", action="store_true", help="Run the draft.")
 
     def handle(self, flow, input, draft, **options):
-        target = _find_flow(flow)
-        data = _read_input(input) if input else None
+        target = find_flow(flow)
+        data = read_json(input, want_object=True) if input else None
         try:
             run = create_run(target, trigger=Run.Trigger.CLI, input=data, draft=draft)
         except InvalidFlow as exc:
@@ -60,33 +60,6 @@ class Command(BaseCommand):
             self.stdout.write(f"    error: {step.error}")
             if step.error_body is not None:
                 self.stdout.write(_indent(json.dumps(step.error_body, indent=2)))
-
-
-def _find_flow(name_or_id: str) -> Flow:
-    flows = (
-        Flow.objects.filter(pk=int(name_or_id))
-        if name_or_id.isdigit()
-        else (Flow.objects.filter(name__iexact=name_or_id))
-    )
-    found = list(flows[:2])
-    if not found:
-        raise CommandError(f"No flow is named {name_or_id!r}.")
-    if len(found) > 1:
-        raise CommandError(f"More than one flow is named {name_or_id!r}; give its id.")
-    return found[0]
-
-
-def _read_input(path: str) -> dict:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-        data = json.loads(text)
-    except OSError as exc:
-        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{path} is not JSON: {exc}.") from None
-    if not isinstance(data, dict):
-        raise CommandError(f"{path} must hold a JSON object.")
-    return data
 
 
 def _indent(text: str) -> str:
