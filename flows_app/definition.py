@@ -2,6 +2,9 @@
 
 A definition is ``{"schema_version": 1, "actions": [step, …]}``; each step is an Auth0 flow
 action ``{"id", "alias"?, "type", "action", "allow_failure"?, "mask_output"?, "params"}``.
+An If/then step holds two more lists of steps, ``params.then`` and ``params.else``, nested
+to any depth; ``walk`` visits every step of the tree in the order a reader meets them, and
+step ids are unique across the whole tree.
 Sluice keeps its own extras at the top level, never inside a step, because Auth0 rejects
 unknown keys in actions and their params. Validation runs on save and on publish and
 names the step and the input of every problem.
@@ -12,15 +15,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows_app import templating
+from flows_app import conditions, templating
 from flows_app.actions import ACTION_TYPES
 from flows_app.actions.base import (
     BOOL,
+    BRANCH,
     CHOICE,
+    CONDITION,
     CONNECTION,
     HTML_TEMPLATE,
     JSON_TEMPLATE,
     KEY_VALUE,
+    NUMBER,
     SENDER,
     TEMPLATE,
     TEXT,
@@ -32,6 +38,8 @@ SCHEMA_VERSION = 1
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 STEP_KEYS = {"id", "alias", "type", "action", "allow_failure", "mask_output", "params"}
 ALIAS_LIMIT = 100
+BRANCHES = ("then", "else")
+DEPTH_LIMIT = 20  # If/then inside If/then
 
 
 @dataclass(frozen=True)
@@ -58,10 +66,63 @@ def action_of(step: Mapping[str, Any]) -> ActionType | None:
     return ACTION_TYPES.get(f"{step.get('type')}/{step.get('action')}")
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A step where it sits: ``steps[index]`` of the ``branch`` of step ``parent``."""
+
+    step: dict[str, Any]
+    steps: list
+    index: int
+    depth: int = 0
+    parent: str | None = None
+    branch: str | None = None
+
+
+def branches_of(step: Any) -> list[tuple[str, list]]:
+    """An If/then step's branches that are lists, as (name, steps); [] for other steps."""
+    if not isinstance(step, dict) or step.get("type") != "FLOW":
+        return []
+    if step.get("action") != "BOOLEAN_CONDITION":
+        return []
+    params = step.get("params")
+    if not isinstance(params, dict):
+        return []
+    return [(name, params[name]) for name in BRANCHES if isinstance(params.get(name), list)]
+
+
+def walk(definition: Mapping[str, Any]) -> Iterator[Placed]:
+    """Every step of the tree, each If/then followed by its then-steps, then its else-steps."""
+    yield from _walk(steps_of(definition), 0, None, None)
+
+
+def _walk(steps: list, depth: int, parent: str | None, branch: str | None) -> Iterator[Placed]:
+    for index, step in enumerate(steps):
+        yield Placed(step, steps, index, depth, parent, branch)
+        if depth < DEPTH_LIMIT:
+            for name, inner in branches_of(step):
+                yield from _walk(inner, depth + 1, str(step.get("id")), name)
+
+
+def all_steps(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [placed.step for placed in walk(definition) if isinstance(placed.step, dict)]
+
+
+def find(definition: Mapping[str, Any], step_id: str) -> Placed | None:
+    return next(
+        (p for p in walk(definition) if isinstance(p.step, dict) and p.step.get("id") == step_id),
+        None,
+    )
+
+
+def inside(step: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The steps nested in a step's branches, at any depth."""
+    return all_steps({"actions": [step]})[1:]
+
+
 def connection_ids(definition: Mapping[str, Any]) -> set[int]:
     """The vault connections a definition refers to."""
     found = set()
-    for step in steps_of(definition):
+    for step in all_steps(definition):
         value = (step.get("params") or {}).get("connection_id") if isinstance(step, dict) else None
         if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
             found.add(int(value))
@@ -80,20 +141,56 @@ def validate(
     actions = definition.get("actions", [])
     if not isinstance(actions, list):
         return [Problem("actions must be a list of steps.")]
-    problems: list[Problem] = []
-    earlier: set[str] = set()
-    for position, step in enumerate(actions, start=1):
-        problems += _step_problems(step, position, earlier, connection_kinds)
-        if isinstance(step, dict) and isinstance(step.get("id"), str):
-            earlier.add(step["id"])
-    return problems
+    checker = _Checker(connection_kinds)
+    checker.check_list(actions, set(), 0)
+    return checker.problems
+
+
+class _Checker:
+    """Walks the tree: ``earlier`` holds the ids of the steps that surely ran before the
+    step at hand (those of a branch count only inside it); ``seen`` every id so far."""
+
+    def __init__(self, connection_kinds: Mapping[int, str] | None):
+        self.connection_kinds = connection_kinds
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+        self.position = 0
+
+    def check_list(self, steps: list, earlier: set[str], depth: int) -> set[str]:
+        """Check steps in order; return the ids a step after the list may read."""
+        earlier = set(earlier)
+        for step in steps:
+            self.position += 1
+            self.problems += _step_problems(step, self.position, earlier, self.connection_kinds)
+            label = _label(step, self.position)
+            if isinstance(step, dict) and isinstance(step.get("id"), str):
+                if step["id"] in self.seen and step["id"] not in earlier:
+                    self.problems.append(Problem(_taken(step["id"]), label))
+                self.seen.add(step["id"])
+                earlier.add(step["id"])
+            branches = branches_of(step)
+            if branches and depth >= DEPTH_LIMIT:
+                self.problems.append(Problem(f"If/then nests at most {DEPTH_LIMIT} deep.", label))
+                continue
+            before = set(earlier)  # each branch sees the steps before it, not the other one
+            for _, inner in branches:
+                earlier |= self.check_list(inner, before, depth + 1)
+        return earlier
+
+
+def _label(step: Any, position: int) -> str:
+    step_id = step.get("id") if isinstance(step, dict) else None
+    return step_id if isinstance(step_id, str) and step_id else f"step {position}"
+
+
+def _taken(step_id: str) -> str:
+    return f"Another step already has the id {step_id!r}."
 
 
 def _step_problems(step, position, earlier, connection_kinds) -> list[Problem]:
     if not isinstance(step, dict):
         return [Problem(f"Step {position} is not a JSON object.")]
-    step_id = step.get("id")
-    label = step_id if isinstance(step_id, str) and step_id else f"step {position}"
+    label = _label(step, position)
     problems = [Problem(message, label) for message in _header_problems(step, earlier)]
     action = action_of(step)
     if action is None:
@@ -106,6 +203,10 @@ def _step_problems(step, position, earlier, connection_kinds) -> list[Problem]:
         if action.input(name) is None:
             problems.append(Problem(f"{action.label} has no input {name!r}.", label))
     for spec in action.inputs:
+        if spec.kind == BRANCH:
+            if params.get(spec.name) is not None and not isinstance(params[spec.name], list):
+                problems.append(Problem("Must be a list of steps.", label, spec.label))
+            continue
         for message in _input_problems(spec, params.get(spec.name), earlier, connection_kinds):
             problems.append(Problem(message, label, spec.label))
     check = action.extra.get("check")  # an action's own rules: yields (input name, message)
@@ -123,7 +224,7 @@ def _header_problems(step: dict, earlier: set[str]) -> Iterator[str]:
             "at most 64 characters."
         )
     elif step_id in earlier:
-        yield f"Another step already has the id {step_id!r}."
+        yield _taken(step_id)
     alias = step.get("alias")
     if alias is not None and (not isinstance(alias, str) or len(alias) > ALIAS_LIMIT):
         yield f"The display name must be text of at most {ALIAS_LIMIT} characters."
@@ -144,7 +245,8 @@ def _input_problems(spec: Input, value, earlier, connection_kinds) -> Iterator[s
         yield from checker(spec, value, connection_kinds)
     if spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
         yield f"At most {spec.max_length} characters ({len(value)} now)."
-    for template in _strings(value) if spec.kind in _TEMPLATED else ():
+    templates = conditions.operand_templates(value) if spec.kind == CONDITION else _strings(value)
+    for template in templates if spec.kind in _TEMPLATED else ():
         yield from _template_problems(template, earlier, _roots(spec))
 
 
@@ -173,6 +275,12 @@ def _check_text(spec: Input, value, connection_kinds) -> Iterator[str]:
         yield "Must be text."
 
 
+def _check_number(spec: Input, value, connection_kinds) -> Iterator[str]:
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if not (whole or (isinstance(value, str) and value.strip().isdigit())):
+        yield "Must be a whole number."
+
+
 def _check_key_value(spec: Input, value, connection_kinds) -> Iterator[str]:
     if not isinstance(value, dict):
         yield "Must be an object of names and values."
@@ -182,6 +290,13 @@ def _check_key_value(spec: Input, value, connection_kinds) -> Iterator[str]:
             yield "A name is empty."
         if isinstance(item, dict | list):
             yield f"{key}: a value must be text, a number, true/false or null."
+
+
+def _check_condition(spec: Input, value, connection_kinds) -> Iterator[str]:
+    problems = list(conditions.shape_problems(value))
+    yield from problems
+    if not problems and conditions.count_leaves(value) > conditions.SIZE_LIMIT:
+        yield f"At most {conditions.SIZE_LIMIT} conditions."
 
 
 def _check_sender(spec: Input, value, connection_kinds) -> Iterator[str]:
@@ -200,8 +315,10 @@ _CHECKS = {
     HTML_TEMPLATE: _check_text,
     KEY_VALUE: _check_key_value,
     SENDER: _check_sender,
+    CONDITION: _check_condition,
+    NUMBER: _check_number,
 }
-_TEMPLATED = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER}
+_TEMPLATED = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER, CONDITION}
 
 
 def _strings(value) -> Iterator[str]:

@@ -9,14 +9,19 @@ Every step may carry Auth0's two switches. ``allow_failure``: when the step fail
 goes on; its record keeps status "failed" (the run page reads the switch from the
 definition) and later steps read ``actions.<id>`` as
 ``{"error": {"message": …, "status": <HTTP status or null>, "body": <vendor body or null>}}``.
-``mask_output``: later steps use the output, but the record keeps only ``MASK``; so after a
-resume (which reads outputs back from the records) a masked output reads as ``MASK``.
+``mask_output``: later steps use the output, but the record shows only ``MASK`` (and so do
+a condition's operands and the variables it stored); the output itself is kept encrypted
+with the vault keys in ``sealed_output``, so a resumed run reads it back.
 
 An action changes the run itself through ``extra["effect"]`` (see flows_app.actions.logic):
-``"vars"`` merges its output into the run's ``vars``, ``"result"`` makes it the run's
-``result``, and ``"end"`` makes its failure end the run even when failure is allowed.
+``"vars"`` merges its output into the run's ``vars`` (the record keeps the variables after
+it), ``"result"`` makes it the run's ``result``, ``"end"`` makes its failure end the run even
+when failure is allowed, ``"branch"`` runs the If/then branch it chose and records the other
+branch's steps as skipped, and ``"delay"`` ends the pass with the run ``waiting`` until the
+delay is over; the next pass (started by ``flows_app.tasks``) goes on after the delay.
 """
 
+import json
 import logging
 import signal
 import threading
@@ -24,15 +29,18 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from flows_app.actions.base import StepContext, StepFailed
-from flows_app.definition import action_of, steps_of
+from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
 from flows_app.redaction import MASK, redact, vault_secrets
+from vault_app import crypto
 from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
@@ -72,7 +80,20 @@ class _Execution:
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.records = {record.step_id: record for record in run.steps.all()}
+        self.positions: dict[str, int] = {}
+        for position, placed in enumerate(walk(run.definition)):
+            step = placed.step if isinstance(placed.step, dict) else {}
+            self.positions.setdefault(str(step.get("id") or f"step_{position + 1}"), position)
         self.http = outbound_http()
+
+    def step_id(self, step: dict) -> str:
+        """The step's id; a step without one is named by its place, as validation does."""
+        if step.get("id"):
+            return str(step["id"])
+        position = next(
+            (i for i, placed in enumerate(walk(self.run.definition)) if placed.step is step), 0
+        )
+        return f"step_{position + 1}"
 
     def scope(self) -> dict[str, Any]:
         data = self.run.input if isinstance(self.run.input, dict) else {}
@@ -94,34 +115,88 @@ def execute(
     should_stop: StopCheck | None = None,
     step_timeout: float | None = None,
 ) -> Run:
-    """Execute ``run`` to its end (or its first failure) and return it, saved.
+    """Execute ``run`` to its end, its first failure or its next delay, and return it, saved.
 
-    ``step_timeout`` interrupts a step that takes longer (only where the process can take a
-    timer signal: the main thread, as in a Celery worker's pool process).
+    A run that reaches a delay is left ``waiting`` with ``resume_at`` set; executing it
+    again after that time goes on from the delay. ``step_timeout`` interrupts a step that
+    takes longer (only where the process can take a timer signal: the main thread, as in a
+    Celery worker's pool process).
     """
     execution = _Execution(run, on_progress, should_stop, step_timeout)
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
-        return _finish(execution, *_execute_steps(execution))
+        ending = _execute_list(execution, steps_of(run.definition))
+        return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
 
 
-def _execute_steps(execution: _Execution) -> tuple[str, str]:
-    """Run the steps not yet succeeded; return the run's final status and error."""
-    for position, step in enumerate(steps_of(execution.run.definition)):
-        done = execution.records.get(str(step.get("id")))
-        if done and _restore(execution, done, step):
-            continue
+class Ending(NamedTuple):
+    """How a pass over the run ends: its status, error, and when a waiting run resumes."""
+
+    status: str
+    error: str = ""
+    resume_at: datetime | None = None
+
+
+def _execute_list(execution: _Execution, steps: list) -> Ending | None:
+    """Run a list of steps in order; an Ending stops the pass, None means go on after it."""
+    for step in steps:
+        ending = _execute_one(execution, step if isinstance(step, dict) else {})
+        if ending:
+            return ending
+    return None
+
+
+def _execute_one(execution: _Execution, step: dict) -> Ending | None:
+    step_id = execution.step_id(step)
+    done = execution.records.get(step_id)
+    if done and done.status == StepRun.Status.WAITING:
+        ending = _wake(execution, done)
+        if ending:
+            return ending
+    elif not (done and _restore(execution, done, step)):
         stop = execution.should_stop(execution.run)
         if stop:
-            return stop.status, stop.reason
-        record, error = _execute_step(execution, step, position)
-        if not error:
+            return Ending(stop.status, stop.reason)
+        record, error = _execute_step(execution, step)
+        if error and not may_fail(step):
+            return Ending(Run.Status.FAILED, error)
+        if error:
+            execution.outputs[record.step_id] = error_output(record)
+        elif record.status == StepRun.Status.WAITING:
+            return Ending(Run.Status.WAITING, resume_at=_until(record))
+    return _execute_branch(execution, step)
+
+
+def _execute_branch(execution: _Execution, step: dict) -> Ending | None:
+    """After an If/then: run the branch it chose, record the other one's steps as skipped
+    (both, when the condition itself failed and its failure was allowed)."""
+    branches = branches_of(step)
+    if not branches:
+        return None
+    record = execution.records.get(execution.step_id(step))
+    detail = record.detail if record and isinstance(record.detail, dict) else {}
+    chosen = detail.get("branch") if record and record.status == StepRun.Status.SUCCEEDED else None
+    _skip(execution, [s for name, inner in branches if name != chosen for s in inner])
+    taken = next((inner for name, inner in branches if name == chosen), [])
+    return _execute_list(execution, taken)
+
+
+def _skip(execution: _Execution, steps: list) -> None:
+    """Record steps (and the steps inside them) as skipped, unless an earlier pass did."""
+    for step in all_steps({"actions": steps}):
+        step_id = execution.step_id(step)
+        if step_id in execution.records:
             continue
-        if not may_fail(step):
-            return Run.Status.FAILED, error
-        execution.outputs[record.step_id] = error_output(record)
-    return Run.Status.SUCCEEDED, ""
+        record = StepRun.objects.create(
+            run=execution.run,
+            step_id=step_id,
+            position=execution.positions.get(step_id, 0),
+            action_type=f"{step.get('type')}/{step.get('action')}",
+            status=StepRun.Status.SKIPPED,
+            inputs={},
+        )
+        execution.records[step_id] = record
 
 
 def may_fail(step: dict) -> bool:
@@ -141,8 +216,9 @@ def error_output(record: StepRun) -> dict[str, Any]:
 def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     """Take back what a step finished on an earlier pass left; False to execute it again."""
     if done.status == StepRun.Status.SUCCEEDED:
-        execution.outputs[done.step_id] = done.output
-        _apply_effect(execution, action_of(step), done.output, resumed=True)
+        output = _unseal(done) if done.sealed_output else done.output
+        execution.outputs[done.step_id] = output
+        _apply_effect(execution, action_of(step), output, resumed=True)
         return True
     if done.status == StepRun.Status.FAILED and may_fail(step):
         execution.outputs[done.step_id] = error_output(done)
@@ -150,52 +226,92 @@ def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     return False
 
 
-def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) -> None:
+def _wake(execution: _Execution, record: StepRun) -> Ending | None:
+    """A delay the run slept in: done when its time has come, else sleep on."""
+    until = _until(record)
+    if until and until > timezone.now():
+        return Ending(Run.Status.WAITING, resume_at=until)
+    record.status = StepRun.Status.SUCCEEDED
+    record.output = {}
+    record.finished_at = timezone.now()
+    if record.started_at:
+        record.duration_ms = round((record.finished_at - record.started_at).total_seconds() * 1000)
+    record.save(update_fields=["status", "output", "finished_at", "duration_ms"])
+    execution.run.resumed_at = record.finished_at  # the run's time limit counts from here
+    execution.run.save(update_fields=["resumed_at"])
+    execution.outputs[record.step_id] = {}
+    execution.on_progress(execution.run, record)
+    return None
+
+
+def _until(record: StepRun) -> datetime | None:
+    detail = record.detail if isinstance(record.detail, dict) else {}
+    return parse_datetime(str(detail.get("until") or "")) or None
+
+
+def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) -> bool:
+    """Apply what the action does to the run itself; True when it changed the variables."""
     effect = action.extra.get("effect") if action else None
     if effect == "vars" and isinstance(output, dict):
         execution.vars.update(output)
-    elif effect == "result" and not resumed:  # the run's result was saved on that pass
+        return True
+    if effect == "result" and not resumed:  # the run's result was saved on that pass
         execution.run.result = execution.redact(output)
         execution.run.save(update_fields=["result"])
+    return False
 
 
 def _begin(run: Run) -> None:
+    now = timezone.now()
     run.status = Run.Status.RUNNING
-    run.started_at = run.started_at or timezone.now()
+    run.started_at = run.started_at or now
+    run.resume_at = None
     run.attempts += 1
     run.error = ""
-    run.save(update_fields=["status", "started_at", "attempts", "error"])
+    run.save(update_fields=["status", "started_at", "resume_at", "attempts", "error"])
 
 
-def _finish(execution: _Execution, status: str, error: str) -> Run:
+def _finish(execution: _Execution, ending: Ending) -> Run:
     run = execution.run
-    run.status = status
-    run.error = execution.redact(error)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    run.status = ending.status
+    run.error = execution.redact(ending.error)
+    run.resume_at = ending.resume_at
+    waiting = ending.status == Run.Status.WAITING
+    run.finished_at = None if waiting else timezone.now()
+    if waiting:
+        run.attempts = 0  # a delay is not a lost worker: the next stretch starts afresh
+    run.save(update_fields=["status", "error", "resume_at", "finished_at", "attempts"])
     execution.on_progress(run, None)
     return run
 
 
-def _execute_step(execution: _Execution, step: dict, position: int) -> tuple[StepRun, str]:
+def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     """Run one step; return its record and the run's error message if it failed, else ''."""
-    step_id = step.get("id") or f"step_{position + 1}"
-    record = _start_record(execution, step_id, step, position)
+    step_id = execution.step_id(step)
+    record = _start_record(execution, step_id, step)
     action = action_of(step)
     name = step.get("alias") or (action.label if action else step_id)
     if action is None:
         return record, _fail(execution, record, name, f"Unknown action {record.action_type}.")
     try:
-        rendered = render_inputs(action, step.get("params") or {}, execution.scope())
+        rendered = render_inputs(action, _rendered_params(action, step), execution.scope())
     except InputError as exc:
         return record, _fail(execution, record, name, f"Template error in {exc}")
     execution.secrets |= rendered.masked
-    record.inputs = execution.redact(rendered.values)
+    masked = step.get("mask_output") is True
+    # A masked step's inputs are recorded as written: rendered, they may show its output.
+    shown = _rendered_params(action, step) if masked else rendered.values
+    record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
     record.save(update_fields=["inputs", "warnings"])
     execution.on_progress(execution.run, record)
-    masked = step.get("mask_output") is True
     return record, _perform(execution, record, action, rendered.values, name, masked)
+
+
+def _rendered_params(action, step: dict) -> dict:
+    """The params an action renders: an If/then's branches are steps, run by the engine."""
+    params = step.get("params") or {}
+    return {k: v for k, v in params.items() if k not in ("then", "else")}
 
 
 def _perform(
@@ -219,13 +335,61 @@ def _perform(
         log.error("Step %s of run %s crashed:\n%s", record.step_id, execution.run.pk, trace)
         return _fail(execution, record, name, f"Internal error: {exc.__class__.__name__}", started)
     execution.outputs[record.step_id] = outcome.output
-    _apply_effect(execution, action, outcome.output)
+    if _apply_effect(execution, action, outcome.output):
+        record.vars = _mask_values(execution.vars, outcome.output) if masked else execution.vars
+        record.vars = execution.redact(record.vars)
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
+    record.sealed_output = _seal(outcome.output) if masked else ""
+    record.detail = _detail(execution, outcome.detail, masked)
     record.http_status = outcome.http_status
+    if action.extra.get("effect") == "delay" and (outcome.detail or {}).get("seconds"):
+        until = timezone.now() + timedelta(seconds=outcome.detail["seconds"])
+        record.status = StepRun.Status.WAITING
+        record.output = None
+        record.detail = {**(record.detail or {}), "until": until.isoformat()}
+        record.save()
+        execution.on_progress(execution.run, record)
+        return ""
     _stamp(record, started)
     execution.on_progress(execution.run, record)
     return ""
+
+
+def _detail(execution: _Execution, detail: dict | None, masked: bool) -> dict | None:
+    if not detail:
+        return None
+    if masked and "checks" in detail:
+        detail = {**detail, "checks": [_mask_operands(check) for check in detail["checks"]]}
+    return execution.redact(detail)
+
+
+def _mask_operands(node: dict) -> dict:
+    """A condition (or one check) with every operand value masked, its shape kept."""
+    masked = dict(node)
+    if isinstance(node.get("operands"), list):
+        masked["operands"] = [
+            _mask_operands(o) if isinstance(o, dict) else MASK for o in node["operands"]
+        ]
+    return masked
+
+
+def _mask_values(variables: dict, stored: Any) -> dict:
+    """The variables with those a masked step stored masked."""
+    hidden = set(stored) if isinstance(stored, dict) else set()
+    return {name: MASK if name in hidden else value for name, value in variables.items()}
+
+
+def _seal(output: Any) -> str:
+    return crypto.seal({"output": json.dumps(output)})
+
+
+def _unseal(record: StepRun) -> Any:
+    """A masked output kept for resume; MASK when the vault key that sealed it is gone."""
+    try:
+        return json.loads(crypto.unseal(record.sealed_output)["output"])
+    except (crypto.VaultKeyError, KeyError, ValueError):
+        return MASK
 
 
 @contextmanager
@@ -247,14 +411,16 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _start_record(execution: _Execution, step_id: str, step: dict, position: int) -> StepRun:
+def _start_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
     """Write the step's record before anything happens; an interrupted one starts anew."""
     record = execution.records.get(step_id) or StepRun(run=execution.run, step_id=step_id)
-    record.position = position
+    execution.records[step_id] = record
+    record.position = execution.positions.get(step_id, 0)
     record.action_type = f"{step.get('type')}/{step.get('action')}"
     record.status = StepRun.Status.RUNNING
     record.inputs, record.output, record.error, record.error_body = {}, None, "", None
-    record.http_status, record.warnings = None, []
+    record.http_status, record.warnings, record.detail, record.vars = None, [], None, None
+    record.sealed_output = ""
     record.started_at, record.finished_at, record.duration_ms = timezone.now(), None, None
     record.save()
     return record

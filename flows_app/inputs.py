@@ -4,8 +4,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows_app import templating
+from flows_app import conditions, templating
 from flows_app.actions.base import (
+    CONDITION,
     HTML_TEMPLATE,
     JSON_TEMPLATE,
     KEY_VALUE,
@@ -51,7 +52,27 @@ def render_input(spec: Input, value: Any, scope: Mapping[str, Any]) -> templatin
         return templating.render_html(str(value), scope)
     if spec.kind in (JSON_TEMPLATE, KEY_VALUE, SENDER):
         return templating.render_json(value, scope)
+    if spec.kind == CONDITION:
+        return _render_condition(value, scope)
     return templating.Rendered(value, [], set())
+
+
+def _render_condition(value: Any, scope: Mapping[str, Any]) -> templating.Rendered:
+    """Render each operand like a JSON leaf, noting which ones name nothing (undefined)."""
+    warnings: dict[str, None] = {}
+    masked: set[str] = set()
+
+    def operand(source: Any) -> tuple[Any, bool]:
+        if not isinstance(source, str):
+            return source, True
+        rendered = templating.render_value(source, scope, undefined=conditions.UNDEFINED)
+        warnings.update(dict.fromkeys(rendered.warnings))
+        masked.update(rendered.masked)
+        if rendered.value is conditions.UNDEFINED:
+            return None, False
+        return rendered.value, True
+
+    return templating.Rendered(conditions.render(value, operand), list(warnings), masked)
 
 
 def render_inputs(

@@ -57,6 +57,7 @@ class Run(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -88,6 +89,12 @@ class Run(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    resumed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this stretch of work began (after a delay)."
+    )
+    resume_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a waiting run's delay ends."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(
@@ -110,6 +117,7 @@ class Run(models.Model):
             models.Index(fields=["status", "-created_at"], name="run_by_status"),
             models.Index(fields=["trigger", "-created_at"], name="run_by_trigger"),
             models.Index(fields=["status", "heartbeat_at"], name="run_by_heartbeat"),
+            models.Index(fields=["status", "resume_at"], name="run_by_resume"),
         ]
 
     def __str__(self):
@@ -125,9 +133,11 @@ class StepRun(models.Model):
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
     step_id = models.CharField(max_length=64)
@@ -136,6 +146,15 @@ class StepRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     inputs = models.JSONField(default=dict, help_text="Rendered inputs, secrets redacted.")
     output = models.JSONField(null=True, blank=True)
+    sealed_output = models.TextField(
+        blank=True, help_text="A masked output, encrypted, so a resumed run can still use it."
+    )
+    detail = models.JSONField(
+        null=True, blank=True, help_text="What the run page shows besides: a condition's checks."
+    )
+    vars = models.JSONField(
+        null=True, blank=True, help_text="The shared variables after this step, when it set any."
+    )
     error = models.TextField(blank=True)
     error_body = models.JSONField(null=True, blank=True, help_text="The vendor's error body.")
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)

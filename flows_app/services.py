@@ -12,12 +12,13 @@ from flows_app.definition import (
     SCHEMA_VERSION,
     Problem,
     action_of,
+    all_steps,
     connection_ids,
     new_definition,
     steps_of,
     validate,
 )
-from flows_app.models import ConnectionUse, Flow, FlowVersion, Run
+from flows_app.models import ConnectionUse, Flow, FlowVersion, Run, StepRun
 from vault_app.models import Connection
 
 EXPORT_FORMAT = "sluice-flow"
@@ -157,11 +158,14 @@ def start_run(
 
 
 def cancel_run(run: Run, user=None) -> bool:
-    """Cancel a queued run at once, or ask a running one to stop before its next step.
+    """Cancel a queued or waiting run at once, or ask a running one to stop before its next
+    step.
 
     Returns False when the run had already finished.
     """
     now = timezone.now()
+    email = getattr(user, "email", None)
+    who = f" by {email}" if email else ""
     queued = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
         status=Run.Status.CANCELLED,
         finished_at=now,
@@ -169,21 +173,34 @@ def cancel_run(run: Run, user=None) -> bool:
         cancelled_by=user,
         error="Cancelled before it started.",
     )
-    running = queued or Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+    waiting = Run.objects.filter(pk=run.pk, status=Run.Status.WAITING).update(
+        status=Run.Status.CANCELLED,
+        finished_at=now,
+        resume_at=None,
+        cancel_requested_at=now,
+        cancelled_by=user,
+        error=f"Cancelled{who} while waiting in a delay; the steps after it did not run.",
+    )
+    if waiting:
+        run.steps.filter(status=StepRun.Status.WAITING).update(
+            status=StepRun.Status.CANCELLED, finished_at=now, error="Cancelled while waiting."
+        )
+    stopped = queued or waiting
+    running = stopped or Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         cancel_requested_at=now,
         cancelled_by=user,
     )
     run.refresh_from_db()
-    if queued or running:
+    if running:
         events.run_changed(run)
-    return bool(queued or running)
+    return bool(running)
 
 
 def export_flow(flow: Flow) -> dict[str, Any]:
     """The flow as portable JSON: connections by name, no ids of this instance, no secrets."""
     names = dict(Connection.objects.values_list("pk", "name"))
     actions = copy.deepcopy(steps_of(flow.draft))
-    for step in actions:
+    for step in all_steps({"actions": actions}):
         params = step.get("params") or {}
         if "connection_id" in params:
             params["connection_id"] = names.get(_int_or_none(params["connection_id"]) or 0)
@@ -227,8 +244,8 @@ def _map_connection_names(actions: list) -> list[Problem]:
         for pk, name, kind in Connection.objects.values_list("pk", "name", "kind")
     }
     problems = []
-    for step in actions if isinstance(actions, list) else []:
-        params = step.get("params") if isinstance(step, dict) else None
+    for step in all_steps({"actions": actions if isinstance(actions, list) else []}):
+        params = step.get("params")
         if not isinstance(params, dict) or "connection_id" not in params:
             continue
         name, kind = str(params["connection_id"] or ""), _connection_kind(step)

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows_app import events
@@ -20,9 +21,25 @@ log = logging.getLogger(__name__)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
+# A delay shorter than this is also handed to the broker as a countdown, so it ends on time;
+# every delay is ended by the sweep as well, which reads the database and so survives a
+# broker or worker restart (the broker only holds a countdown this long, well within
+# Redis's visibility timeout).
+COUNTDOWN_LIMIT = 600
+
+
 def enqueue(run_id: int) -> None:
     """Hand a queued run to the workers."""
     execute_run.delay(run_id)
+
+
+def wake_later(run: Run) -> None:
+    """A run went to sleep in a delay: have a worker take it again when the delay ends."""
+    if run.resume_at is None:
+        return
+    seconds = (run.resume_at - timezone.now()).total_seconds()
+    if seconds <= COUNTDOWN_LIMIT:
+        execute_run.apply_async((run.pk,), countdown=max(0.0, seconds))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -41,17 +58,24 @@ def execute_run(run_id: int) -> None:
             should_stop=stop_reason,
             step_timeout=settings.STEP_TIMEOUT,
         )
+    if run.status == Run.Status.WAITING:
+        wake_later(run)
 
 
 def claim(run_id: int) -> Run | None:
-    """Take a queued run, or a running one whose worker fell silent, with one conditional UPDATE.
+    """Take a queued run, a waiting one whose delay is over, or a running one whose worker
+    fell silent, with one conditional UPDATE.
 
     Only one worker's UPDATE matches, so a message delivered twice never runs a flow twice at
     the same time.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
-    claimable = Q(status=Run.Status.QUEUED) | Q(status=Run.Status.RUNNING, heartbeat_at__lt=stale)
+    claimable = (
+        Q(status=Run.Status.QUEUED)
+        | Q(status=Run.Status.WAITING, resume_at__lte=now)
+        | Q(status=Run.Status.RUNNING, heartbeat_at__lt=stale)
+    )
     taken = Run.objects.filter(claimable, pk=run_id).update(
         status=Run.Status.RUNNING, heartbeat_at=now, worker=WORKER
     )
@@ -79,7 +103,8 @@ def stop_reason(run: Run) -> Stop | None:
             f"Cancelled{who} while running; the steps after the last finished one did not run.",
         )
     limit = settings.RUN_TIME_LIMIT
-    if run.started_at and timezone.now() - run.started_at > timedelta(seconds=limit):
+    began = run.resumed_at or run.started_at  # time asleep in a delay does not count
+    if began and timezone.now() - began > timedelta(seconds=limit):
         return Stop(Run.Status.FAILED, f"The run took longer than its time limit of {limit} s.")
     return None
 
@@ -113,16 +138,20 @@ class Heartbeat:
 
 @shared_task(ignore_result=True)
 def sweep_runs() -> dict[str, int]:
-    """Requeue runs whose worker fell silent, re-send queued runs nobody took, fail overdue ones."""
+    """Requeue runs whose worker fell silent, re-send queued runs nobody took, wake runs whose
+    delay is over, and fail overdue ones."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
     overdue = now - timedelta(seconds=settings.RUN_TIME_LIMIT + settings.STALE_RUN_AFTER)
-    failed = Run.objects.filter(
-        status=Run.Status.RUNNING, started_at__lt=overdue, heartbeat_at__lt=stale
-    ).update(
-        status=Run.Status.FAILED,
-        finished_at=now,
-        error=f"The run took longer than its time limit of {settings.RUN_TIME_LIMIT} s.",
+    began = Coalesce("resumed_at", "started_at")
+    failed = (
+        Run.objects.annotate(began=began)
+        .filter(status=Run.Status.RUNNING, began__lt=overdue, heartbeat_at__lt=stale)
+        .update(
+            status=Run.Status.FAILED,
+            finished_at=now,
+            error=f"The run took longer than its time limit of {settings.RUN_TIME_LIMIT} s.",
+        )
     )
     lost = list(
         Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=stale).values_list(
@@ -134,16 +163,23 @@ def sweep_runs() -> dict[str, int]:
             "pk", flat=True
         )[:500]
     )
-    for run_id in lost + forgotten:
+    due = list(
+        Run.objects.filter(status=Run.Status.WAITING, resume_at__lte=now).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for run_id in lost + forgotten + due:
         enqueue(run_id)
-    if lost or forgotten or failed:
+    if lost or forgotten or failed or due:
         log.info(
-            "Sweep: %d lost run(s) requeued, %d queued run(s) re-sent, %d overdue failed.",
+            "Sweep: %d lost run(s) requeued, %d queued run(s) re-sent, %d delay(s) ended, "
+            "%d overdue failed.",
             len(lost),
             len(forgotten),
+            len(due),
             failed,
         )
-    return {"requeued": len(lost), "resent": len(forgotten), "failed": failed}
+    return {"requeued": len(lost), "resent": len(forgotten), "woken": len(due), "failed": failed}
 
 
 @shared_task(ignore_result=True)

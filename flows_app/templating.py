@@ -234,11 +234,12 @@ def render_html(source: str, scope: Mapping[str, Any]) -> Rendered:
     return _render(source, scope, html=True)
 
 
-def render_value(source: str, scope: Mapping[str, Any]) -> Rendered:
+def render_value(source: str, scope: Mapping[str, Any], undefined: Any = None) -> Rendered:
     """Render a template that is one ``{{ expression }}`` to the value itself.
 
     Whitespace around it is allowed. The value keeps its JSON type (object, array, number,
-    boolean, null for undefined); any other template renders as text.
+    boolean; ``undefined``, null by default, for an undefined variable); any other template
+    renders as text.
     """
     template = None if _is_plain(source) else _parse(source, False)
     expression = template and _lone_expression(template)
@@ -247,6 +248,8 @@ def render_value(source: str, scope: Mapping[str, Any]) -> Rendered:
     context = _new_context(template, scope)
     with _template_errors():
         value = expression.evaluate(context)
+    if isinstance(value, Undefined):
+        return _rendered(undefined, context)
     return _rendered(_json_value(value), context)
 
 

@@ -52,11 +52,12 @@ VAULT_KEYS = _vault_keys()
 ALLOW_LOCAL_ENDPOINTS = env.boolean("SLUICE_ALLOW_LOCAL_ENDPOINTS", False)
 
 # Runs: how long one may take, when a silent worker counts as lost, how often a run is
-# tried again after its worker was lost, and how long finished runs are kept.
+# tried again after its worker was lost, the longest Delay, and how long finished runs are kept.
 RUN_TIME_LIMIT = env.integer("SLUICE_RUN_TIME_LIMIT", 3600, 10, 7 * 24 * 3600)
 STEP_TIMEOUT = env.integer("SLUICE_STEP_TIMEOUT", 120, 1, 3600)
 STALE_RUN_AFTER = env.integer("SLUICE_STALE_RUN_AFTER", 60, 5, 3600)
 MAX_RUN_ATTEMPTS = env.integer("SLUICE_MAX_RUN_ATTEMPTS", 3, 1, 20)
+MAX_DELAY = env.integer("SLUICE_MAX_DELAY", 30 * 86400, 0, 365 * 86400)
 RUN_RETENTION_DAYS = env.integer("SLUICE_RUN_RETENTION_DAYS", 30, 0, 36500)
 OUTBOUND_TIMEOUT = env.integer("SLUICE_OUTBOUND_TIMEOUT", 10, 1, 120)
 

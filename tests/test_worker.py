@@ -172,3 +172,51 @@ def test_a_cancelled_queued_run_never_starts(workers, mail):
     run.refresh_from_db()
     assert run.status == Run.Status.CANCELLED and run.started_at is None
     assert not mail.messages
+
+
+def test_a_delay_outlives_a_worker_restart_and_holds_no_worker_while_waiting(workers, mail):
+    pause = {
+        "id": "pause",
+        "type": "FLOW",
+        "action": "DELAY_FLOW",
+        "params": {"number": 3, "units": "SECONDS"},
+    }
+    flow = flow_of(mail_step("before", "a@example.com"), pause, mail_step("after", "b@example.com"))
+    mail.slow_seconds = 0
+    workers.start()
+    [run] = queue(flow)
+    assert wait_until(lambda: Run.objects.get(pk=run.pk).status == Run.Status.WAITING)
+    # While it waits, the single worker is free: another run goes through at once.
+    [other] = queue(flow_of(mail_step("other", "c@example.com")))
+    assert wait_until(lambda: final([other.pk]), timeout=30)
+    waiting = Run.objects.get(pk=run.pk)
+    assert waiting.status == Run.Status.WAITING
+    workers.kill()  # the wake-up message it held may be gone with it
+    workers.start()
+    assert wait_until(lambda: timezone.now() > waiting.resume_at)
+    sweep_runs()  # the scheduled sweep finds the delay over and hands the run out again
+    assert wait_until(lambda: final([run.pk]), timeout=60)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert [m.rcpt_tos for m in mail.messages if m.rcpt_tos != ["c@example.com"]] == [
+        ["a@example.com"],
+        ["b@example.com"],
+    ]
+    waited = run.steps.get(step_id="pause")
+    assert waited.status == StepRun.Status.SUCCEEDED and waited.duration_ms >= 3000
+
+
+def test_a_short_delay_ends_on_time_without_waiting_for_the_sweep(workers, mail):
+    pause = {
+        "id": "pause",
+        "type": "FLOW",
+        "action": "DELAY_FLOW",
+        "params": {"number": 2, "units": "SECONDS"},
+    }
+    mail.slow_seconds = 0
+    workers.start()
+    [run] = queue(flow_of(pause, mail_step("after", "b@example.com")))
+    assert wait_until(lambda: final([run.pk]), timeout=30)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert 2 <= (run.finished_at - run.started_at).total_seconds() < 10

@@ -18,6 +18,9 @@ CHOICE = "choice"
 BOOL = "bool"
 CONNECTION = "connection"  # a vault connection of a given kind
 SENDER = "sender"  # {"email", "name"}: present only when a custom sender is wanted
+CONDITION = "condition"  # If/then's condition tree (flows_app.conditions); operands are Liquid
+BRANCH = "branch"  # a list of steps run by If/then; the engine runs it, not the action
+NUMBER = "number"  # a whole number, never rendered
 
 RENDERED_KINDS = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER}
 
@@ -40,10 +43,12 @@ class Input:
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """What a step produced: its output for later steps, and the vendor's HTTP status."""
+    """What a step produced: its output for later steps, the vendor's HTTP status, and
+    what the run page shows besides (``detail``)."""
 
     output: Any
     http_status: int | None = None
+    detail: dict[str, Any] | None = None  # for the run record only (a condition's checks)
 
 
 class StepFailed(Exception):

@@ -1,20 +1,28 @@
-"""Logic actions (Auth0's ``type: "FLOW"``): shared variables, value mapping, ending a run
-with an error, doing nothing, and returning JSON as the run's result.
+"""Logic actions (Auth0's ``type: "FLOW"``): If/then, shared variables, value mapping,
+ending a run with an error, waiting, doing nothing, and returning JSON as the run's result.
 
-They touch nothing outside the run. Two of them change the run itself, which an action
-cannot reach: they say so in ``extra["effect"]`` and the engine applies their output —
+They touch nothing outside the run. Some change the run itself, which an action cannot
+reach: they say so in ``extra["effect"]`` and the engine applies their output —
 ``"vars"`` merges the output (an object) into the run's ``vars``, ``"result"`` makes the
-output the run's ``result``. ``"end"`` says a failure of the step ends the run even when
-the step allows failure.
+output the run's ``result``, ``"branch"`` runs ``params.then`` or ``params.else`` by the
+output's ``result``, ``"delay"`` puts the run to sleep for ``detail["seconds"]``. ``"end"``
+says a failure of the step ends the run even when the step allows failure.
 """
 
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+
+from flows_app import conditions
 from flows_app.actions.base import (
+    BRANCH,
+    CHOICE,
+    CONDITION,
     JSON_TEMPLATE,
     KEY_VALUE,
+    NUMBER,
     ActionType,
     Input,
     StepContext,
@@ -26,6 +34,49 @@ TYPE = "FLOW"
 GROUP = "Logic"
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MESSAGE_LIMIT = 2048
+UNIT_SECONDS = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
+
+
+def boolean_condition(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
+    rendered = inputs.get("if") or conditions.empty_condition()
+    problems = list(conditions.shape_problems(rendered, rendered=True))
+    if problems:
+        raise StepFailed(f"The condition cannot be evaluated: {problems[0]}")
+    evaluation = conditions.evaluate(rendered)
+    branch = "then" if evaluation.result else "else"
+    return StepOutcome(
+        {"result": evaluation.result}, detail={"branch": branch, "checks": evaluation.checks}
+    )
+
+
+def delay_seconds(number: Any, units: Any) -> int | None:
+    """The delay in seconds, or None when ``number`` and ``units`` do not make one."""
+    if isinstance(number, bool) or units not in UNIT_SECONDS:
+        return None
+    if isinstance(number, str) and number.strip().isdigit():
+        number = int(number)
+    if not isinstance(number, int) or number < 0:
+        return None
+    return number * UNIT_SECONDS[units]
+
+
+def delay_flow(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
+    seconds = delay_seconds(inputs.get("number"), inputs.get("units") or "SECONDS")
+    if seconds is None:
+        raise StepFailed("The delay is a whole number of seconds, minutes, hours or days.")
+    if seconds > settings.MAX_DELAY:
+        longest = _span(settings.MAX_DELAY)
+        raise StepFailed(f"The delay is longer than the longest allowed, {longest}.")
+    return StepOutcome({}, detail={"seconds": seconds})
+
+
+def _span(seconds: int) -> str:
+    for unit, size in reversed(UNIT_SECONDS.items()):
+        if seconds % size == 0:
+            count = seconds // size
+            name = unit.lower() if count != 1 else unit.lower()[:-1]
+            return f"{count} {name}"
+    return f"{seconds} seconds"  # pragma: no cover  (every whole number is whole seconds)
 
 
 def store_vars(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
@@ -68,12 +119,64 @@ def _check_var_names(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield "vars", f"{name!r}: a name is letters, digits or _, not starting with a digit."
 
 
+def _check_delay(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    number, units = params.get("number"), params.get("units") or "SECONDS"
+    if number in (None, ""):
+        return  # "Required." already says it
+    seconds = delay_seconds(number, units)
+    if seconds is None:
+        yield "number", "A whole number, 0 or more."
+    elif seconds > settings.MAX_DELAY:
+        yield "number", f"At most {_span(settings.MAX_DELAY)} (SLUICE_MAX_DELAY)."
+
+
 def _check_payload(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
     payload = params.get("payload")
     if payload is not None and not isinstance(payload, dict | str):
         yield "payload", "Must be a JSON object or text."
 
 
+BOOLEAN_CONDITION = ActionType(
+    type=TYPE,
+    action="BOOLEAN_CONDITION",
+    group=GROUP,
+    label="If/then condition",
+    description="Run one list of steps when a condition holds, another when it does not.",
+    inputs=(
+        Input(
+            "if",
+            "Condition",
+            kind=CONDITION,
+            help="Values are Liquid; a lone {{ expression }} keeps its type.",
+        ),
+        Input("then", "Then", kind=BRANCH, help="Steps that run when the condition holds."),
+        Input("else", "Else", kind=BRANCH, help="Steps that run when it does not."),
+    ),
+    output='{"result": true|false}: whether the condition held.',
+    run=boolean_condition,
+    extra={"effect": "branch"},
+)
+DELAY_FLOW = ActionType(
+    type=TYPE,
+    action="DELAY_FLOW",
+    group=GROUP,
+    label="Delay",
+    description="Wait before the next step; the run sleeps without holding a worker.",
+    inputs=(
+        Input("number", "Wait for", kind=NUMBER, required=True, help="A whole number."),
+        Input(
+            "units",
+            "Units",
+            kind=CHOICE,
+            choices=tuple(UNIT_SECONDS),
+            default="SECONDS",
+            required=True,
+        ),
+    ),
+    output="{}",
+    run=delay_flow,
+    extra={"effect": "delay", "check": _check_delay},
+)
 STORE_VARS = ActionType(
     type=TYPE,
     action="STORE_VARS",
@@ -161,4 +264,12 @@ RETURN_JSON = ActionType(
     extra={"effect": "result", "check": _check_payload},
 )
 
-ACTIONS = (STORE_VARS, MAP_VALUE, ERROR_MESSAGE, DO_NOTHING, RETURN_JSON)
+ACTIONS = (
+    BOOLEAN_CONDITION,
+    STORE_VARS,
+    MAP_VALUE,
+    ERROR_MESSAGE,
+    DELAY_FLOW,
+    DO_NOTHING,
+    RETURN_JSON,
+)
