@@ -119,6 +119,15 @@ def inside(step: Mapping[str, Any]) -> list[dict[str, Any]]:
     return all_steps({"actions": [step]})[1:]
 
 
+def unsupported_message(step: Mapping[str, Any]) -> str:
+    """What validation says of a step whose action Sluice does not support: it is kept as
+    it came (an import never drops one) and blocks running and publishing."""
+    return (
+        f"Sluice does not support {step.get('type')}/{step.get('action')} yet: the step is kept "
+        "as it came, and the flow cannot run or be published until it is replaced or removed."
+    )
+
+
 def connection_ids(definition: Mapping[str, Any]) -> set[int]:
     """The vault connections a definition refers to."""
     found = set()
@@ -194,7 +203,7 @@ def _step_problems(step, position, earlier, connection_kinds) -> list[Problem]:
     problems = [Problem(message, label) for message in _header_problems(step, earlier)]
     action = action_of(step)
     if action is None:
-        problems.append(Problem(f"Unknown action {step.get('type')}/{step.get('action')}.", label))
+        problems.append(Problem(unsupported_message(step), label))
         return problems
     params = step.get("params", {})
     if not isinstance(params, dict):

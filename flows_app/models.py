@@ -14,6 +14,9 @@ class Flow(models.Model):
         default=list, blank=True, help_text="Earlier drafts, newest last, for Undo in the editor."
     )
     test_data = models.JSONField(default=dict, blank=True)
+    auth0_id = models.CharField(
+        max_length=30, blank=True, help_text="The id (af_…) of the Auth0 flow it came from."
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="flows"
     )

@@ -9,19 +9,13 @@ from django.utils import timezone
 
 from flows_app import events
 from flows_app.definition import (
-    SCHEMA_VERSION,
     Problem,
-    action_of,
-    all_steps,
     connection_ids,
     new_definition,
-    steps_of,
     validate,
 )
 from flows_app.models import ConnectionUse, Flow, FlowVersion, Run, StepRun
 from vault_app.models import Connection
-
-EXPORT_FORMAT = "sluice-flow"
 
 
 class InvalidFlow(Exception):
@@ -194,87 +188,3 @@ def cancel_run(run: Run, user=None) -> bool:
     if running:
         events.run_changed(run)
     return bool(running)
-
-
-def export_flow(flow: Flow) -> dict[str, Any]:
-    """The flow as portable JSON: connections by name, no ids of this instance, no secrets."""
-    names = dict(Connection.objects.values_list("pk", "name"))
-    actions = copy.deepcopy(steps_of(flow.draft))
-    for step in all_steps({"actions": actions}):
-        params = step.get("params") or {}
-        if "connection_id" in params:
-            params["connection_id"] = names.get(_int_or_none(params["connection_id"]) or 0)
-    return {
-        "format": EXPORT_FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "name": flow.name,
-        "description": flow.description,
-        "actions": actions,
-        "test_data": flow.test_data,
-    }
-
-
-@transaction.atomic
-def import_flow(document: Any, *, owner=None) -> Flow:
-    """Create a flow from an export; any problem imports nothing and lists every problem."""
-    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-        raise InvalidFlow([Problem("The file is not a flow export: it has no name.")])
-    actions = copy.deepcopy(document.get("actions") or [])
-    problems = _map_connection_names(actions)
-    definition = {
-        "schema_version": document.get("schema_version", SCHEMA_VERSION),
-        "actions": actions,
-    }
-    problems += [p for p in problems_of(definition) if not _about_connection(p)]
-    if problems:
-        raise InvalidFlow(problems)
-    return create_flow(
-        name=document["name"].strip()[:150] or "Imported flow",
-        owner=owner,
-        definition=definition,
-        test_data=document.get("test_data") or {},
-        description=str(document.get("description") or ""),
-    )
-
-
-def _map_connection_names(actions: list) -> list[Problem]:
-    """Replace connection names by vault ids in place; return a problem for each unknown."""
-    by_name = {
-        name.lower(): (pk, kind)
-        for pk, name, kind in Connection.objects.values_list("pk", "name", "kind")
-    }
-    problems = []
-    for step in all_steps({"actions": actions if isinstance(actions, list) else []}):
-        params = step.get("params")
-        if not isinstance(params, dict) or "connection_id" not in params:
-            continue
-        name, kind = str(params["connection_id"] or ""), _connection_kind(step)
-        found = by_name.get(name.lower())
-        if found and found[1] == kind:
-            params["connection_id"] = found[0]
-        else:
-            problems.append(
-                Problem(
-                    f"The vault has no {kind} connection named {name!r}; create it first.",
-                    step.get("id"),
-                    "Connection",
-                )
-            )
-    return problems
-
-
-def _connection_kind(step: dict) -> str | None:
-    action = action_of(step)
-    spec = action.input("connection_id") if action else None
-    return spec.connection_kind if spec else None
-
-
-def _about_connection(problem: Problem) -> bool:
-    return problem.input == "Connection"
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -16,7 +16,8 @@ from flows_app.definition import validate
 from flows_app.engine import execute
 from flows_app.models import Run, StepRun
 from flows_app.redaction import MASK
-from flows_app.services import cancel_run, create_flow, create_run, export_flow
+from flows_app.interop import AUTH0, SLUICE, dump, export_document
+from flows_app.services import cancel_run, create_flow, create_run
 from tests.flow_helpers import auth0_connection, run_steps, step
 from tests.test_logic import echo, failing, logic, records
 
@@ -366,7 +367,7 @@ def test_a_masked_value_appears_in_no_page_api_answer_or_export(masked_lookup, a
         client.get(f"/runs/{run.pk}/").content.decode(),
         client.get(f"/flows/{flow.pk}/edit/").content.decode(),
         client.get(f"/api/runs/{run.pk}", headers={"Authorization": f"Bearer {token}"}).content,
-        json.dumps(export_flow(flow)),
+        dump(export_document(flow, format=SLUICE)) + dump(export_document(flow, format=AUTH0)),
         json.dumps([r.inputs for r in run.steps.all()]),
     ]
     for text in shown:

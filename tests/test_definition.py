@@ -1,18 +1,13 @@
 """The flow document: validation that names the step and input, export and import."""
 
-import json
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from flows_app.definition import validate
-from flows_app.models import ConnectionUse, Flow
+from flows_app.models import ConnectionUse
 from flows_app.services import (
     InvalidFlow,
     create_flow,
-    export_flow,
-    import_flow,
     problems_of,
     publish_flow,
     save_draft,
@@ -120,7 +115,10 @@ def test_unknown_actions_and_keys_are_problems():
         },
     )
     found = messages(validate(definition))
-    assert "x: Unknown action AUTH0/DELETE_TENANT." in found
+    assert any(
+        m.startswith("x: Sluice does not support AUTH0/DELETE_TENANT yet: the step is kept")
+        for m in found
+    )
     assert "y: Unknown key 'colour' in the step (Auth0 would reject it)." in found
     assert "y: Send SMS has no input 'cc'." in found
 
@@ -160,65 +158,6 @@ def test_saving_records_which_connections_a_flow_uses(tenant):
     ]
     save_draft(flow, flow_of())
     assert not ConnectionUse.objects.exists()
-
-
-def test_export_names_connections_and_holds_no_secret(tenant):
-    flow = create_flow(
-        name="Exported",
-        definition=flow_of(
-            step("g", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}")
-        ),
-        test_data={"context": {"user": {"user_id": "auth0|1"}}},
-    )
-    document = export_flow(flow)
-    text = json.dumps(document)
-    assert document["actions"][0]["params"]["connection_id"] == "Acme tenant"
-    assert AUTH0_SECRET not in text and "acme.us.auth0.com" not in text
-    copy = import_flow(json.loads(text))
-    assert copy.draft["actions"][0]["params"]["connection_id"] == tenant.pk
-    assert export_flow(copy) == {**document, "name": "Exported"}
-
-
-def test_an_import_naming_a_missing_connection_or_action_imports_nothing(tenant):
-    document = {
-        "name": "Incoming",
-        "schema_version": 1,
-        "actions": [
-            step("g", "GET_USER", connection_id="Other tenant", user_id="x"),
-            {"id": "z", "type": "AUTH0", "action": "LAUNCH_ROCKET", "params": {}},
-        ],
-    }
-    with pytest.raises(InvalidFlow) as caught:
-        import_flow(document)
-    found = messages(caught.value.problems)
-    assert (
-        "g · Connection: The vault has no auth0 connection named 'Other tenant'; create it "
-        "first." in found
-    )
-    assert "z: Unknown action AUTH0/LAUNCH_ROCKET." in found
-    assert not Flow.objects.exists()
-
-
-def test_the_flows_command_exports_and_imports(tenant, tmp_path, capsys):
-    create_flow(
-        name="Round trip",
-        definition=flow_of(
-            step("g", "GET_USER", connection_id=tenant.pk, user_id="{{ context.user.user_id }}")
-        ),
-    )
-    path = tmp_path / "flow.json"
-    call_command("flows", "export", "Round trip", "--output", str(path))
-    Flow.objects.all().delete()
-    call_command("flows", "import", str(path))
-    assert "Imported Round trip" in capsys.readouterr().out
-    assert Flow.objects.get().draft["actions"][0]["params"]["connection_id"] == tenant.pk
-
-
-def test_the_flows_command_says_why_nothing_was_imported(db, tmp_path):
-    path = tmp_path / "flow.json"
-    path.write_text('{"name": "x", "actions": [{"id": "g", "type": "AUTH0", "action": "NOPE"}]}')
-    with pytest.raises(CommandError, match="Nothing was imported:\n  g: Unknown action"):
-        call_command("flows", "import", str(path))
 
 
 def test_a_variable_outside_the_namespaces_is_undefined(tenant):

@@ -53,7 +53,7 @@ def test_export_downloads_json_without_secrets_and_import_brings_it_back(editor_
     text = response.content.decode()
     assert AUTH0_SECRET not in text and '"connection_id": "Acme tenant"' in text
     upload = SimpleUploadedFile("welcome.json", response.content, "application/json")
-    response = editor_client.post("/flows/import/", {"file": upload})
+    response = editor_client.post("/flows/import/", {"files": upload})
     imported = Flow.objects.exclude(pk=flow.pk).get()
     assert response["Location"] == f"/flows/{imported.pk}/"
     assert imported.draft == flow.draft and imported.test_data == flow.test_data
@@ -84,7 +84,8 @@ def test_a_pasted_import_with_problems_imports_nothing_and_keeps_the_text(editor
 
 def test_an_import_that_is_not_json_says_where(editor_client, db):
     response = editor_client.post("/flows/import/", {"text": '{"name": "x",}'})
-    assert b"This is not JSON" in response.content and b"line 1" in response.content
+    assert response.status_code == 422
+    assert b"The pasted text is not JSON" in response.content and b"line 1" in response.content
 
 
 def test_rename_duplicate_and_delete(editor_client, flow):

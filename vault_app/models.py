@@ -47,6 +47,13 @@ class Connection(models.Model):
         self.secrets_token = crypto.seal(kept) if kept else ""
         self.secrets_set = sorted(kept)
 
+    def missing_settings(self) -> list[str]:
+        """The labels of required settings not filled in: a placeholder made by an import
+        has them all missing until an admin completes it."""
+        filled = {name for name, value in self.config.items() if value not in (None, "")}
+        filled |= set(self.secrets_set)
+        return [f.label for f in self.kind_spec.fields if f.required and f.name not in filled]
+
     def credentials(self) -> dict:
         """Return every setting, secrets decrypted, for building a client."""
         return {**self.config, **self.secrets()}

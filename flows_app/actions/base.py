@@ -95,15 +95,26 @@ class StepContext:
 
     def connection(self, connection_id: Any, kind: str) -> Connection:
         try:
-            return Connection.objects.get(pk=int(connection_id), kind=kind)
+            connection = Connection.objects.get(pk=int(connection_id), kind=kind)
         except (Connection.DoesNotExist, TypeError, ValueError):
             raise StepFailed(
                 f"The {kind} connection this step uses ({connection_id}) does not exist."
             ) from None
+        return _complete(connection)
 
     def provider(self, purpose: str) -> Connection:
         connection = provider(purpose)
         if connection is None:
             what = "email provider" if purpose == "email" else "phone provider"
             raise StepFailed(f"No {what} is configured. An admin chooses one on the Vault page.")
-        return connection
+        return _complete(connection)
+
+
+def _complete(connection: Connection) -> Connection:
+    missing = connection.missing_settings()
+    if missing:
+        raise StepFailed(
+            f"The connection {connection.name} is not set up yet ({', '.join(missing)} "
+            "missing); an admin completes it in the vault."
+        )
+    return connection

@@ -4,18 +4,20 @@ import json
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts_app.access import editor_required
+from flows_app import interop
 from flows_app.models import Flow
-from flows_app.services import InvalidFlow, create_flow, duplicate_flow, export_flow, import_flow
+from flows_app.services import create_flow, duplicate_flow
 from flows_app.views.runs import HtmxHttpRequest
 
 IMPORT_LIMIT = 1_000_000
+FILE_LIMIT = 200
 
 
 class NameForm(forms.Form):
@@ -31,31 +33,75 @@ class NameForm(forms.Form):
         return name
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".json,application/json"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        items = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
 class ImportForm(forms.Form):
-    file = forms.FileField(required=False, label="A flow file (.json)")
+    """Files (several: a deploy CLI's flows directory) or pasted JSON (one flow, or a list).
+
+    The documents read from files are put back in the text box when the import needs another
+    try, so nothing uploaded has to be chosen again.
+    """
+
+    files = MultipleFileField(
+        required=False,
+        label="Flow files (.json; choose several for a deploy CLI flows directory)",
+    )
     text = forms.CharField(
         required=False,
         strip=False,
-        label="…or paste its JSON",
+        label="…or paste JSON: one flow, or a list of flows",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"}),
+    )
+    placeholders = forms.BooleanField(
+        required=False,
+        label="Create empty placeholder connections for the ones the vault lacks "
+        "(no secrets; an admin completes them)",
     )
 
     def clean(self):
         super().clean()
-        upload, text = self.cleaned_data.get("file"), self.cleaned_data.get("text") or ""
-        if upload:
-            if upload.size > IMPORT_LIMIT:
-                raise forms.ValidationError("The file is larger than 1 MB.")
-            text = upload.read().decode("utf-8", errors="replace")
-        if not text.strip():
-            raise forms.ValidationError("Choose a file or paste a flow's JSON.")
+        uploads = self.cleaned_data.get("files") or []
+        if len(uploads) > FILE_LIMIT:
+            raise forms.ValidationError(f"Choose at most {FILE_LIMIT} files.")
+        if sum(upload.size for upload in uploads) > IMPORT_LIMIT:
+            raise forms.ValidationError("The files are larger than 1 MB together.")
+        documents = [self._read(upload) for upload in uploads]
+        text = self.cleaned_data.get("text") or ""
+        if not documents and not text.strip():
+            raise forms.ValidationError("Choose files or paste a flow's JSON.")
+        if text.strip():
+            pasted = self._parse(text, "The pasted text")
+            items = pasted if isinstance(pasted, list) else [pasted]
+            documents += [(f"pasted flow {n}", item) for n, item in enumerate(items, start=1)]
+        self.cleaned_data["documents"] = documents
+        return self.cleaned_data
+
+    def _read(self, upload) -> tuple[str, object]:
+        text = upload.read().decode("utf-8", errors="replace")
+        return upload.name, self._parse(text, upload.name)
+
+    @staticmethod
+    def _parse(text: str, where: str):
         try:
-            self.cleaned_data["document"] = json.loads(text)
+            return json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
-                f"This is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+                f"{where} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
-        return self.cleaned_data
 
 
 def _editor_or_page(flow: Flow):
@@ -84,30 +130,59 @@ def flow_create(request: HtmxHttpRequest) -> HttpResponse:
 @editor_required
 @require_http_methods(["GET", "POST"])
 def flow_import(request: HtmxHttpRequest) -> HttpResponse:
+    """Import flows; missing connections are listed, and staff may make placeholders."""
     form = ImportForm(request.POST or None, request.FILES or None)
-    problems: list = []
+    context: dict = {"form": form, "problems": [], "missing": []}
     if request.method == "POST" and form.is_valid():
+        documents = form.cleaned_data["documents"]
+        placeholders = form.cleaned_data["placeholders"] and request.user.is_staff
         try:
-            flow = import_flow(form.cleaned_data["document"], owner=request.user)
-        except InvalidFlow as exc:
-            problems = exc.problems
+            report = interop.import_documents(
+                documents, owner=request.user, create_placeholders=placeholders
+            )
+        except interop.ImportFailed as exc:
+            context["problems"] = exc.problems
+            context["missing"] = _missing(documents)
+            context["form"] = _keep(form, documents)
         else:
-            steps = len(flow.draft.get("actions", []))
-            messages.success(request, f"Imported {flow.name} with {steps} step(s).")
-            return redirect("flow_detail", pk=flow.pk)
-    return render(
-        request,
-        "flows/import.html",
-        {"form": form, "problems": problems},
-        status=422 if problems else 200,
-    )
+            for line in report.lines():
+                messages.success(request, line)
+            if len(report.flows) == 1:
+                return redirect("flow_detail", pk=report.flows[0].pk)
+            return redirect("flow_list")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "flows/import.html", context, status=status)
+
+
+def _missing(documents: list) -> list[tuple[str, str]]:
+    try:
+        return interop.missing_connections(documents)
+    except interop.ImportFailed:
+        return []
+
+
+def _keep(form: ImportForm, documents: list) -> ImportForm:
+    """The form again with every document in its text box, files included."""
+    values = [document for _, document in documents]
+    text = json.dumps(values[0] if len(values) == 1 else values, indent=2, ensure_ascii=False)
+    return ImportForm(initial={"text": text, "placeholders": form.cleaned_data["placeholders"]})
 
 
 @require_GET
 def flow_export(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Download the flow's draft as Auth0's flow JSON (``?format=auth0``) or Sluice's."""
     flow = get_object_or_404(Flow, pk=pk)
-    response = JsonResponse(export_flow(flow), json_dumps_params={"indent": 2, "sort_keys": True})
-    filename = f"{slugify(flow.name) or 'flow'}.json"
+    format = request.GET.get("format", interop.SLUICE)
+    if format not in interop.FORMATS:
+        return HttpResponse("Unknown format: use auth0 or sluice.", status=400)
+    document = interop.export_document(flow, format=format)
+    problems = interop.schema_problems(document) if format == interop.AUTH0 else []
+    if problems:
+        context = {"flow": flow, "problems": problems}
+        return render(request, "flows/export_problems.html", context, status=422)
+    response = HttpResponse(interop.dump(document), content_type="application/json")
+    suffix = ".auth0" if format == interop.AUTH0 else ""
+    filename = f"{slugify(flow.name) or 'flow'}{suffix}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

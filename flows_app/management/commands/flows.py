@@ -1,45 +1,119 @@
-import json
+"""``manage.py flows``: keep flows in files (and in git) in Auth0's format or Sluice's.
+
+Exit codes: 0 done; 1 nothing was done because of a problem in the flows, the files or the
+vault (the messages on standard error say which); 2 the command line was wrong.
+"""
+
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app.management.cli import find_flow, read_json
-from flows_app.services import InvalidFlow, export_flow, import_flow
+from flows_app import interop
+from flows_app.management.cli import find_flow
+from flows_app.models import Flow
 
 
 class Command(BaseCommand):
-    help = "Export a flow as JSON (connections by name, never secrets), or import one."
+    help = (
+        "Export flows to files in Auth0's format or Sluice's, or import flow files "
+        "(Sluice exports, Auth0 API responses, Auth0 deploy CLI directories). Exit codes: "
+        "0 done, 1 a problem (nothing done), 2 a wrong command line."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
-        export = sub.add_parser("export", help="Print a flow's JSON, or write it to a file.")
-        export.add_argument("flow", help="The flow's name or id.")
-        export.add_argument("--output", "-o", help="Write to this file instead.")
-        imported = sub.add_parser("import", help="Create a flow from an exported file.")
-        imported.add_argument("path", help="The JSON file; - reads standard input.")
+        export = sub.add_parser(
+            "export",
+            help="Write flows' drafts to DIR, one <name>.json each (DIR - prints one flow).",
+        )
+        export.add_argument("dir", help="The directory to write to; - prints to standard output.")
+        export.add_argument(
+            "--format",
+            choices=interop.FORMATS,
+            default=interop.SLUICE,
+            help="auth0: exactly what Auth0's POST /api/v2/flows takes; sluice (default): the "
+            "same plus test data, description and the Auth0 id.",
+        )
+        chosen = export.add_mutually_exclusive_group(required=True)
+        chosen.add_argument("--all", action="store_true", help="Every flow.")
+        chosen.add_argument(
+            "--flow", action="append", metavar="NAME_OR_ID", help="A flow; repeat for more."
+        )
+        imported = sub.add_parser(
+            "import", help="Create draft flows from files or directories; all or nothing."
+        )
+        imported.add_argument("paths", nargs="+", metavar="PATH", help="Files or directories.")
+        imported.add_argument(
+            "--placeholders",
+            action="store_true",
+            help="Create empty placeholder vault connections for the names the vault lacks.",
+        )
+        self.add_tenant_commands(sub)
+
+    def add_tenant_commands(self, sub) -> None:
+        """Pull and push (``flows_app.management.tenant_cli``), when present."""
+        try:
+            from flows_app.management import tenant_cli
+        except ImportError:
+            return
+        tenant_cli.add_arguments(sub)
 
     def handle(self, verb, **options):
         if verb == "export":
-            self._export(options["flow"], options.get("output"))
+            self._export(options)
+        elif verb == "import":
+            self._import(options["paths"], options["placeholders"])
         else:
-            self._import(options["path"])
+            from flows_app.management import tenant_cli
 
-    def _export(self, name: str, output: str | None) -> None:
-        text = json.dumps(export_flow(find_flow(name)), indent=2, sort_keys=True) + "\n"
-        if output:
-            Path(output).write_text(text)
-            self.stdout.write(f"Wrote {output}")
-        else:
-            self.stdout.write(text, ending="")
+            tenant_cli.handle(self, verb, options)
 
-    def _import(self, path: str) -> None:
+    def _export(self, options) -> None:
+        flows = (
+            list(Flow.objects.order_by("name", "pk"))
+            if options["all"]
+            else [find_flow(name) for name in options["flow"]]
+        )
+        documents = [
+            (flow, interop.export_document(flow, format=options["format"])) for flow in flows
+        ]
+        if options["format"] == interop.AUTH0:
+            for flow, document in documents:
+                problems = interop.schema_problems(document)
+                if problems:
+                    raise CommandError(
+                        f"{flow.name} does not fit Auth0's flow schema:\n  " + "\n  ".join(problems)
+                    )
+        if options["dir"] == "-":
+            if len(documents) != 1:
+                raise CommandError("Standard output takes one flow; give a directory.")
+            sys.stdout.write(interop.dump(documents[0][1]))
+            return
+        self._write(Path(options["dir"]), documents)
+
+    def _write(self, directory: Path, documents: list) -> None:
         try:
-            flow = import_flow(read_json(path))
-        except InvalidFlow as exc:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"Cannot create {directory}: {exc.strerror}.") from None
+        names = [interop.file_name(flow.name) for flow, _ in documents]
+        for (flow, document), name in zip(documents, names, strict=True):
+            if names.count(name) > 1:  # two flows of one name: the id tells them apart
+                name = interop.file_name(f"{flow.name} ({flow.pk})")
+            try:
+                (directory / name).write_text(interop.dump(document))
+            except OSError as exc:
+                raise CommandError(f"Cannot write {directory / name}: {exc.strerror}.") from None
+            self.stdout.write(f"Wrote {directory / name}")
+
+    def _import(self, paths: list[str], placeholders: bool) -> None:
+        try:
+            documents = [doc for path in paths for doc in interop.read_path(Path(path))]
+            report = interop.import_documents(documents, create_placeholders=placeholders)
+        except interop.ImportFailed as exc:
             raise CommandError(
                 "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)
             ) from None
-        self.stdout.write(
-            f"Imported {flow.name} (id {flow.pk}) with "
-            f"{len(flow.draft.get('actions', []))} step(s)."
-        )
+        for line in report.lines():
+            self.stdout.write(line)
