@@ -14,9 +14,9 @@ from flows_app import tasks
 from flows_app.api_auth import create_token
 from flows_app.definition import validate
 from flows_app.engine import execute
+from flows_app.interop import AUTH0, SLUICE, dump, export_document
 from flows_app.models import Run, StepRun
 from flows_app.redaction import MASK
-from flows_app.interop import AUTH0, SLUICE, dump, export_document
 from flows_app.services import cancel_run, create_flow, create_run
 from tests.flow_helpers import auth0_connection, run_steps, step
 from tests.test_logic import echo, failing, logic, records
