@@ -4,16 +4,27 @@ import hashlib
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection as db_connection
 from django.test import Client
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from flows_app.api_auth import create_token
 from flows_app.models import FlowToken, FlowVersion, Run
+from flows_app.redaction import MASK
 from flows_app.services import create_flow, publish_flow, save_draft
 from tests.flow_helpers import phone_provider, step
+from tests.run_records import (
+    SECRET_EXPECTED,
+    SECRET_PIN,
+    cancelled_waiting_run,
+    masked_run,
+    plan_run,
+    waiting_run,
+)
 
 TOKEN = re.compile(r"slt_[A-Za-z0-9_-]{43}")
 SMS = step(
@@ -402,3 +413,64 @@ def test_no_log_line_and_no_answer_carries_the_token(api, flow, other_flow, toke
         assert token[4:] not in str(answer.headers)
     assert "started over the API" in caplog.text
     assert token[4:] not in caplog.text
+
+
+# Reading the path a run took
+
+
+def read_run(api, run: Run, admin_user) -> dict:
+    token = create_token(run.flow, name="Reader", user=admin_user)[1]
+    response = call(api, "get", f"/api/runs/{run.pk}", token)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_run_read_over_the_api_has_each_steps_status_branch_and_variables(api, admin_user):
+    record = read_run(api, plan_run(), admin_user)
+    assert record["status"] == "succeeded" and record["resume_at"] is None
+    steps = {step["step_id"]: step for step in record["steps"]}
+    assert [step["step_id"] for step in record["steps"]] == [
+        "get_user", "check_plan", "remember", "check_region", "eu_mail", "mark", "downgrade",
+        "tell", "answer",
+    ]  # fmt: skip
+    assert [step["position"] for step in record["steps"]] == list(range(9))
+    assert {s: steps[s]["status"] for s in ("eu_mail", "downgrade", "tell")} == dict.fromkeys(
+        ("eu_mail", "downgrade", "tell"), "skipped"
+    )
+    assert steps["check_plan"]["output"] == {"result": True}
+    assert steps["check_plan"]["detail"]["branch"] == "then"
+    assert steps["check_region"]["detail"]["checks"][0] == {
+        "operator": "EQUALS",
+        "operands": [None, "eu"],
+        "defined": [False, True],
+        "result": False,
+    }
+    assert steps["remember"]["vars"] == {"source": "signup", "tier": "gold"}
+    assert steps["get_user"]["vars"] is None and steps["eu_mail"]["detail"] is None
+    keys = {"inputs", "output", "error", "error_body", "http_status", "warnings", "duration_ms"}
+    assert keys <= set(steps["get_user"])
+
+
+def test_a_waiting_run_over_the_api_says_when_it_resumes(api, admin_user):
+    resume_at = timezone.now() + timedelta(hours=2)
+    record = read_run(api, waiting_run(resume_at), admin_user)
+    assert record["status"] == "waiting" and record["final"] is False
+    # JSON keeps milliseconds
+    assert abs(parse_datetime(record["resume_at"]) - resume_at) < timedelta(milliseconds=1)
+    pause = record["steps"][1]
+    assert pause["status"] == "waiting"
+    assert pause["detail"] == {"seconds": 86400, "until": resume_at.isoformat()}
+
+    cancelled = read_run(api, cancelled_waiting_run(resume_at), admin_user)
+    assert cancelled["status"] == "cancelled" and cancelled["resume_at"] is None
+    assert cancelled["steps"][1]["status"] == "cancelled"
+
+
+def test_a_masked_condition_over_the_api_hides_its_values(api, admin_user):
+    response = read_run(api, masked_run(), admin_user)
+    text = json.dumps(response)
+    assert SECRET_PIN not in text and SECRET_EXPECTED not in text
+    check_pin = response["steps"][0]
+    assert check_pin["output"] == MASK and check_pin["detail"]["branch"] == "then"
+    assert check_pin["detail"]["checks"][0]["operands"] == [MASK, MASK]
+    assert check_pin["inputs"]["if"]["operands"][0]["operands"] == [MASK, MASK]

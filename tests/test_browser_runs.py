@@ -136,7 +136,7 @@ def test_a_running_run_updates_without_a_reload_and_stops_polling(
         output={"success": True, "sid": "SM1"}, duration_ms=120,
     )  # fmt: skip
     expect(page.locator(f"#step-{run.pk}-welcome .status")).to_have_text("Succeeded")
-    expect(page.locator(f"#step-{run.pk}-code .status")).to_have_text("Waiting")
+    expect(page.locator(f"#step-{run.pk}-code .status")).to_have_text("Pending")
 
     page.get_by_role("button", name="Cancel run").click()
     expect(page.get_by_text("Cancelling: stops before its next step.").first).to_be_visible()

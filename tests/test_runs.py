@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -12,6 +13,14 @@ from django.utils import timezone
 from flows_app.models import Flow, Run, StepRun
 from flows_app.services import create_flow, create_run, publish_flow, save_draft
 from tests.flow_helpers import phone_provider, step
+from tests.run_records import (
+    SECRET_EXPECTED,
+    SECRET_PIN,
+    cancelled_waiting_run,
+    masked_run,
+    plan_run,
+    waiting_run,
+)
 
 PHONE = "+14155550123"
 
@@ -263,7 +272,7 @@ def test_a_running_run_polls_and_a_final_one_does_not(editor_client, polling):
     assert fragment.lstrip().startswith(f'<div id="run-{run.pk}"')
     assert "<html" not in fragment
     assert f'hx-get="/runs/{run.pk}/" hx-trigger="every 2s" hx-swap="outerHTML"' in fragment
-    assert "Waiting" in fragment and "12 ms" in fragment
+    assert "Pending" in fragment and "12 ms" in fragment
     assert partial["Vary"] and "HX-Request" in partial["Vary"]
 
     Run.objects.filter(pk=run.pk).update(status=Run.Status.SUCCEEDED, finished_at=timezone.now())
@@ -484,3 +493,155 @@ def test_the_run_list_polls_only_while_a_listed_run_is_active(editor_client, pol
 def test_an_empty_run_list_says_so(editor_client):
     assert "No runs yet" in html(editor_client.get("/runs/"))
     assert "No runs match these filters" in html(editor_client.get("/runs/?status=failed"))
+
+
+# The path a run took: If/then branches, delays, shared variables
+
+
+def text_of(fragment: str) -> str:
+    """What a reader sees: inline tags dropped, others made spaces, entities decoded."""
+    inline = re.sub(r"</?(a|strong|span|code|time)\b[^>]*>", "", fragment)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", inline)).split())
+
+
+def step_html(page: str, run: Run, step_id: str) -> str:
+    """The HTML of one step's entry, up to the next entry (nested ones included)."""
+    start = page.index(f'id="step-{run.pk}-{step_id}"')
+    following = page.find('<li class="timeline-step', start)
+    return page[start : following if following > 0 else len(page)]
+
+
+def test_the_run_page_says_which_branch_each_condition_took_and_why(editor_client):
+    run = plan_run()
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    plan = text_of(step_html(page, run, "check_plan"))
+    assert "Took Then: all of" in plan
+    assert 'actions.get_user.app_metadata.plan equals "pro" → "pro" = "pro" ✓ true' in plan
+    assert "actions.get_user.logins_count is greater than 3 → 12 > 3 ✓ true" in plan
+    region = text_of(step_html(page, run, "check_region"))
+    assert "Took Else: any of" in region
+    assert 'context.region equals "eu" → undefined = "eu" ✗ false' in region
+    assert "vars.consent exists → undefined ✗ false" in region
+    assert '"then": []' not in page  # an If/then's branches are steps, not inputs
+
+
+def test_steps_in_branches_sit_under_then_and_else_and_the_others_are_skipped(editor_client):
+    run = plan_run()
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    ids = re.findall(rf'id="step-{run.pk}-(\w+)"', page)
+    assert ids == [
+        "get_user", "check_plan", "remember", "check_region", "eu_mail", "mark", "downgrade",
+        "tell", "answer",
+    ]  # fmt: skip
+    groups = re.findall(r'role="group" aria-label="([^"]+)"', page)
+    assert groups == [
+        "Then of Is the plan pro?, taken",
+        "Then of In the EU?, not taken",
+        "Else of In the EU?, taken",
+        "Else of Is the plan pro?, not taken",
+    ]
+    for step_id in ("eu_mail", "downgrade", "tell"):
+        assert f'class="timeline-step step-skipped" id="step-{run.pk}-{step_id}"' in page
+        assert "Skipped" in text_of(step_html(page, run, step_id))
+    assert (
+        '<div class="path-branch path-branch-skipped" role="group" '
+        'aria-label="Else of Is the plan pro?, not taken">'
+    ) in page
+    assert "Not run" not in text_of(page)
+
+
+def test_the_run_page_shows_the_shared_variables_after_each_step_that_set_them(editor_client):
+    run = plan_run()
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    remember = text_of(step_html(page, run, "remember"))
+    assert 'Shared variables after this step vars.source "signup" vars.tier new "gold"' in remember
+    mark = text_of(step_html(page, run, "mark"))
+    assert 'vars.source "signup" vars.tier "gold" vars.eu new false' in mark
+    assert "Shared variables" not in text_of(step_html(page, run, "get_user"))
+
+
+def test_a_waiting_run_says_until_when_and_polls_slowly(editor_client, polling):
+    resume_at = timezone.now() + timedelta(hours=3)
+    run = waiting_run(resume_at)
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    local = timezone.localtime(resume_at).strftime("%Y-%m-%d %H:%M:%S")
+    header = page.split('class="run-waiting"')[1].split("</span>")[0]
+    assert f'<time datetime="{resume_at.isoformat()}">{local} UTC</time>' in header
+    assert f"Waiting until {local} UTC (in 2" in text_of(header)
+    pause = text_of(step_html(page, run, "pause"))
+    assert f"Waiting until {local} UTC (in 2" in pause and "1 day" in pause
+    assert "Pending" in text_of(step_html(page, run, "remind"))
+    assert 'hx-trigger="every 5s"' in page and "Cancel run" in page
+
+    rows = html(editor_client.get("/runs/", {"status": "waiting"}))
+    assert f'id="run-row-{run.pk}"' in rows and rows.count('id="run-row-') == 1
+    assert f'until <time datetime="{resume_at.isoformat()}">' in rows
+    assert 'hx-trigger="every 2s"' in rows  # a waiting run is not final: the list stays live
+    assert re.search(r'<option value="waiting"( selected)?>Waiting</option>', rows)
+
+
+def test_cancelling_a_waiting_run_reads_so_on_its_page(editor_client):
+    run = waiting_run(timezone.now() + timedelta(hours=3))
+    page = html(editor_client.post(f"/runs/{run.pk}/cancel/", follow=True))
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED
+    summary = text_of(page.split('aria-label="Summary"')[1].split("</section>")[0])
+    assert "Cancelled while waiting in Wait a day." in summary
+    assert "while waiting in a delay; the steps after it did not run." in summary
+    pause = text_of(step_html(page, run, "pause"))
+    assert "Cancelled 1 day" in pause
+    assert "Cancelled while waiting; the delay was to end at" in pause
+    assert "Not run" in text_of(step_html(page, run, "remind"))
+    assert "hx-trigger" not in page
+
+
+def test_a_run_cancelled_while_waiting_keeps_the_time_the_delay_was_to_end(editor_client):
+    until = timezone.now() + timedelta(days=1)
+    run = cancelled_waiting_run(until)
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    local = timezone.localtime(until).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"the delay was to end at {local} UTC" in text_of(step_html(page, run, "pause"))
+    assert "Cancelled while waiting in Wait a day" in text_of(page)
+
+
+def test_a_masked_condition_shows_the_branch_but_never_its_values(editor_client):
+    run = masked_run()
+    page = html(editor_client.get(f"/runs/{run.pk}/"))
+    pin = text_of(step_html(page, run, "check_pin"))
+    assert "Took Then: all of" in pin
+    assert "actions.lookup.pin equals context.expected → [redacted] = [redacted] ✓" in pin
+    assert "Masked: this step hides its output and the values it compared." in pin
+    assert SECRET_PIN not in page and SECRET_EXPECTED not in page
+
+
+def test_the_editor_test_run_panel_nests_the_path_like_the_run_page(editor_client):
+    run = plan_run()
+    Run.objects.filter(pk=run.pk).update(trigger=Run.Trigger.TEST)
+    headers = {"HX-Request": "true"}
+    panel = html(
+        editor_client.get(f"/flows/{run.flow_id}/edit/test-run/{run.pk}/", headers=headers)
+    )
+    assert 'class="timeline timeline-compact"' in panel
+    assert "Took Then: all of" in text_of(step_html(panel, run, "check_plan"))
+    assert re.findall(r'role="group" aria-label="([^"]+)"', panel)[-1] == (
+        "Else of Is the plan pro?, not taken"
+    )
+    assert text_of(panel).count("Skipped") == 3
+    assert '<dl class="inputs"' not in panel  # the panel leaves inputs to the run page
+
+    masked = masked_run()
+    Run.objects.filter(pk=masked.pk).update(trigger=Run.Trigger.TEST)
+    panel = html(
+        editor_client.get(f"/flows/{masked.flow_id}/edit/test-run/{masked.pk}/", headers=headers)
+    )
+    assert "[redacted] = [redacted]" in text_of(panel)
+    assert SECRET_PIN not in panel and SECRET_EXPECTED not in panel
+
+
+def test_a_waiting_test_run_keeps_the_editor_panel_polling(editor_client):
+    run = waiting_run(timezone.now() + timedelta(minutes=5))
+    Run.objects.filter(pk=run.pk).update(trigger=Run.Trigger.TEST)
+    url = f"/flows/{run.flow_id}/edit/test-run/{run.pk}/"
+    panel = html(editor_client.get(url, headers={"HX-Request": "true"}))
+    assert 'hx-trigger="every 5s"' in panel
+    assert "Waiting until" in text_of(step_html(panel, run, "pause"))

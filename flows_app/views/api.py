@@ -2,8 +2,12 @@
 
 A run reads like Auth0's ``GET /api/v2/flows/{flow_id}/executions/{id}`` where Auth0 has a
 field (``created_at``, ``updated_at``, ``started_at``, ``ended_at``, ``status``), plus
-Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running``, then
-``succeeded``, ``failed`` or ``cancelled``; ``final`` says it will not change any more.
+Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running``,
+``waiting`` (in a Delay until ``resume_at``), then ``succeeded``, ``failed`` or ``cancelled``;
+``final`` says it will not change any more. A step's ``status`` is ``running``, ``waiting``,
+``succeeded``, ``failed``, ``skipped`` (on the branch an If/then did not take) or
+``cancelled``; its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
+``seconds`` and ``until``, its ``vars`` the shared variables after it when it changed them.
 """
 
 import json
@@ -17,6 +21,7 @@ from flows_app.api_auth import api_error, bearer_api
 from flows_app.definition import Problem
 from flows_app.models import Flow, FlowToken, Run, StepRun
 from flows_app.services import InvalidFlow, start_run
+from flows_app.views.timeline import masked_condition_inputs
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +151,8 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "ended_at": run.finished_at,
+        "resume_at": run.resume_at if run.status == Run.Status.WAITING else None,
+        "resumed_at": run.resumed_at,
         "error": run.error,
         "result": run.result,
         "input": run.input,
@@ -159,11 +166,14 @@ def _step_record(step: StepRun) -> dict[str, Any]:
         "step_id": step.step_id,
         "action_type": step.action_type,
         "status": step.status,
+        "position": step.position,
         "started_at": step.started_at,
         "finished_at": step.finished_at,
         "duration_ms": step.duration_ms,
-        "inputs": step.inputs,
+        "inputs": masked_condition_inputs(step),
         "output": step.output,
+        "detail": step.detail,
+        "vars": step.vars,
         "error": step.error,
         "error_body": step.error_body,
         "http_status": step.http_status,
@@ -173,7 +183,7 @@ def _step_record(step: StepRun) -> dict[str, Any]:
 
 def _updated_at(run: Run, steps: list[StepRun]):
     """The last time anything about the run was written (Auth0's ``updated_at``)."""
-    times = [run.created_at, run.started_at, run.finished_at, run.heartbeat_at]
+    times = [run.created_at, run.started_at, run.resumed_at, run.finished_at, run.heartbeat_at]
     times += [t for step in steps for t in (step.started_at, step.finished_at)]
     return max(t for t in times if t is not None)
 

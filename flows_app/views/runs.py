@@ -3,11 +3,11 @@
 Live progress has two paths. With a shared channel layer (``settings.CHANNEL_LAYER_URL``)
 the pages carry ``data-live-socket`` and ``static/js/live.js`` refetches their partial
 whenever ``flows_app.events`` says a run changed. Without one, the partial of a run that
-is not final polls itself with ``hx-trigger="every 2s"``, and the final partial is
-rendered without the trigger, which stops the polling.
+is not final polls itself with ``hx-trigger="every 2s"`` (every 5s while it waits in a
+Delay), and the final partial is rendered without the trigger, which stops the polling.
+The steps are drawn by ``flows_app.views.timeline``, nested along If/then branches.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,11 +26,16 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from accounts_app.access import editor_required
-from flows_app.definition import action_of, steps_of
-from flows_app.engine import may_fail
 from flows_app.models import Flow, Run, StepRun
-from flows_app.redaction import MASK
 from flows_app.services import InvalidFlow, cancel_run, start_run
+from flows_app.views.timeline import (
+    TimelineStep,
+    duration_text,
+    flatten,
+    pretty_json,
+    time_left,
+    timeline,
+)
 
 PAGE_SIZE = 50
 LIST_FIELDS = (
@@ -44,6 +49,7 @@ LIST_FIELDS = (
     "created_at",
     "started_at",
     "finished_at",
+    "resume_at",
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -59,27 +65,6 @@ def wants_partial(request: HtmxHttpRequest) -> bool:
 def live_mode() -> str:
     """Say "socket" when a shared channel layer carries events here, else "poll"."""
     return "socket" if settings.CHANNEL_LAYER_URL else "poll"
-
-
-# Formatting helpers, attached to records so templates stay free of logic.
-
-
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-def duration_text(milliseconds: int | None) -> str:
-    if milliseconds is None:
-        return ""
-    if milliseconds < 1000:
-        return f"{milliseconds} ms"
-    if milliseconds < 60_000:
-        return f"{milliseconds / 1000:.1f} s"
-    minutes, seconds = divmod(round(milliseconds / 1000), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def run_duration(run: Run) -> str:
@@ -256,66 +241,39 @@ def _get_run(pk: int) -> Run:
     )
 
 
-class TimelineStep(NamedTuple):
-    step_id: str
-    name: str
-    action: str
-    record: StepRun | None
-    allow_failure: bool = False
-
-
-def timeline(run: Run) -> list[TimelineStep]:
-    """Every step of the run's definition with its record, if it has one yet."""
-    records = {record.step_id: record for record in run.steps.all()}
-    entries = []
-    for position, step in enumerate(steps_of(run.definition)):
-        step_id = str(step.get("id") or f"step_{position + 1}")
-        action = action_of(step)
-        label = action.label if action else f"{step.get('type')}/{step.get('action')}"
-        record = records.pop(step_id, None)
-        name = step.get("alias") or label
-        entries.append(TimelineStep(step_id, name, label, record, may_fail(step)))
-    entries += [TimelineStep(r.step_id, r.step_id, r.action_type, r) for r in records.values()]
-    for entry in entries:
-        if entry.record:
-            _decorate_step(entry.record, entry.allow_failure)
-    return entries
-
-
-def _decorate_step(record: StepRun, allow_failure: bool = False) -> None:
-    allowed = allow_failure and record.status == StepRun.Status.FAILED
-    attached: dict[str, Any] = {
-        "failure_allowed": allowed,
-        "status_text": "Failed (allowed)" if allowed else record.get_status_display(),
-        "output_masked": record.output == MASK,
-        "duration_text": duration_text(record.duration_ms),
-        "inputs_list": [(name, _input_text(value)) for name, value in record.inputs.items()]
-        if isinstance(record.inputs, dict)
-        else [],
-        "output_json": pretty_json(record.output) if record.output is not None else "",
-        "error_body_json": pretty_json(record.error_body) if record.error_body else "",
-    }
-    attached["output_short"] = attached["output_json"].count("\n") < 16
-    for name, value in attached.items():
-        setattr(record, name, value)
-
-
-def _input_text(value: Any) -> str:
-    return value if isinstance(value, str) else pretty_json(value)
-
-
 def run_context(request: HttpRequest, run: Run) -> dict[str, Any]:
+    steps = timeline(run)
+    until = waiting_until(run, steps)
     return {
         "run": run,
         "duration": run_duration(run),
-        "steps": timeline(run),
+        "steps": steps,
+        "waiting_until": until,
+        "waiting_in": time_left(until),
+        "cancelled_wait": cancelled_wait(run, steps),
         "input_json": pretty_json(run.input),
         "result_json": pretty_json(run.result) if run.result is not None else "",
         "cancelling": run.status == Run.Status.RUNNING and run.cancel_requested_at is not None,
         "can_run": request.user.can_edit_flows,  # type: ignore[union-attr]
         "live": live_mode(),
         "poll": live_mode() == "poll" and not run.is_final,
+        "poll_every": "5s" if run.status == Run.Status.WAITING else "2s",
     }
+
+
+def waiting_until(run: Run, steps: list[TimelineStep]) -> datetime | None:
+    """When a waiting run goes on: its ``resume_at``, else the end of its waiting Delay."""
+    if run.status != Run.Status.WAITING:
+        return None
+    delays = (e.delay for e in flatten(steps) if e.delay and e.delay.state == "waiting")
+    return run.resume_at or next((delay.until for delay in delays), None)
+
+
+def cancelled_wait(run: Run, steps: list[TimelineStep]) -> TimelineStep | None:
+    """The Delay a cancelled run was waiting in when it was cancelled, if it was."""
+    if run.status != Run.Status.CANCELLED:
+        return None
+    return next((e for e in flatten(steps) if e.delay and e.delay.state == "cancelled"), None)
 
 
 @require_GET
