@@ -277,12 +277,13 @@ def test_the_longest_delay_is_capped(db, settings):
     problems = [str(p) for p in validate({"actions": [delay("d", 2, "HOURS")]})]
     assert problems == ["d · Wait for: At most 1 hour (SLUICE_MAX_DELAY)."]
     assert validate({"actions": [delay("d", 60, "MINUTES")]}) == []
-    bad = [str(p) for p in validate({"actions": [delay("d", "-1"), delay("e", 1, "WEEKS")]})]
+    steps = [delay("d", "-1"), delay("e", 1, "WEEKS"), delay("f", -2), delay("g", "9" * 40)]
+    bad = [str(p) for p in validate({"actions": steps})]
     assert bad == [
         "d · Wait for: Must be a whole number.",
-        "d · Wait for: A whole number, 0 or more.",
         "e · Units: Choose one of SECONDS, MINUTES, HOURS, DAYS.",
-        "e · Wait for: A whole number, 0 or more.",
+        "f · Wait for: A whole number, 0 or more.",
+        "g · Wait for: At most 1 hour (SLUICE_MAX_DELAY).",
     ]
 
 

@@ -53,7 +53,7 @@ def test_export_downloads_json_without_secrets_and_import_brings_it_back(editor_
     text = response.content.decode()
     assert AUTH0_SECRET not in text and '"connection_id": "Acme tenant"' in text
     upload = SimpleUploadedFile("welcome.json", response.content, "application/json")
-    response = editor_client.post("/flows/import/", {"files": upload})
+    response = editor_client.post("/flows/import/", {"uploads": upload})
     imported = Flow.objects.exclude(pk=flow.pk).get()
     assert response["Location"] == f"/flows/{imported.pk}/"
     assert imported.draft == flow.draft and imported.test_data == flow.test_data

@@ -280,7 +280,7 @@ def test_web_import_of_several_files_lists_missing_connections_then_makes_placeh
 ):
     with ExitStack() as stack:
         files = [stack.enter_context(open(path, "rb")) for path in FLOW_FILES]
-        response = admin_client.post("/flows/import/", {"files": files})
+        response = admin_client.post("/flows/import/", {"uploads": files})
     assert response.status_code == 422
     page = response.content.decode()
     assert "Nothing was imported" in page and "Connections the vault lacks" in page

@@ -53,7 +53,7 @@ def delay_seconds(number: Any, units: Any) -> int | None:
     """The delay in seconds, or None when ``number`` and ``units`` do not make one."""
     if isinstance(number, bool) or units not in UNIT_SECONDS:
         return None
-    if isinstance(number, str) and number.strip().isdigit():
+    if isinstance(number, str) and number.strip().isdigit() and len(number.strip()) <= 12:
         number = int(number)
     if not isinstance(number, int) or number < 0:
         return None
@@ -125,7 +125,11 @@ def _check_delay(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
         return  # "Required." already says it
     seconds = delay_seconds(number, units)
     if seconds is None:
-        yield "number", "A whole number, 0 or more."
+        if isinstance(number, int) and not isinstance(number, bool) and number < 0:
+            yield "number", "A whole number, 0 or more."
+        elif isinstance(number, str) and number.strip().isdigit():
+            yield "number", f"At most {_span(settings.MAX_DELAY)} (SLUICE_MAX_DELAY)."
+        # otherwise the input's own check says it is not a whole number, and units are checked
     elif seconds > settings.MAX_DELAY:
         yield "number", f"At most {_span(settings.MAX_DELAY)} (SLUICE_MAX_DELAY)."
 

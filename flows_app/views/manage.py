@@ -56,7 +56,7 @@ class ImportForm(forms.Form):
     try, so nothing uploaded has to be chosen again.
     """
 
-    files = MultipleFileField(
+    uploads = MultipleFileField(
         required=False,
         label="Flow files (.json; choose several for a deploy CLI flows directory)",
     )
@@ -74,7 +74,7 @@ class ImportForm(forms.Form):
 
     def clean(self):
         super().clean()
-        uploads = self.cleaned_data.get("files") or []
+        uploads = self.cleaned_data.get("uploads") or []
         if len(uploads) > FILE_LIMIT:
             raise forms.ValidationError(f"Choose at most {FILE_LIMIT} files.")
         if sum(upload.size for upload in uploads) > IMPORT_LIMIT:

@@ -422,6 +422,9 @@ class Auth0Standin(HttpStandin):
         self.route("POST", "/api/v2/organizations", self.handle_create_organization)
         self.route("GET", "/api/v2/organizations/{id}", self.handle_get_organization)
         self.route("DELETE", "/api/v2/organizations/{id}", self.handle_delete_organization)
+        from tests.standins.auth0_flows import FlowsApi  # it imports this module
+
+        self.flows_api = FlowsApi(self)  # /api/v2/flows and the Flows Vault's connections
 
     @property
     def domain(self) -> str:
