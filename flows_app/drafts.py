@@ -1,7 +1,9 @@
 """The editor's operations on a draft, as functions from one definition to the next.
 
 Each returns a new definition and leaves its argument alone, so the caller can keep the
-old one for undo. Steps are addressed by id; positions count from 0 in the top-level list.
+old one for undo. Steps are addressed by id, anywhere in the tree. A place in the tree is
+a list and an index in it: the top-level list (``parent=None``) or the ``branch``
+("then"/"else") of the If/then step ``parent``; positions count from 0 in that list.
 """
 
 import copy
@@ -10,9 +12,22 @@ import re
 import string
 from typing import Any
 
-from flows_app import templating
-from flows_app.actions.base import CHOICE, ActionType
-from flows_app.definition import STEP_ID, action_of, steps_of
+from flows_app import conditions, templating
+from flows_app.actions.base import BRANCH, CHOICE, CONDITION, ActionType
+from flows_app.definition import (
+    BRANCHES,
+    DEPTH_LIMIT,
+    STEP_ID,
+    Placed,
+    action_of,
+    all_steps,
+    branches_of,
+    find,
+    inside,
+    walk,
+)
+
+UP, DOWN = "up", "down"
 
 
 class DraftError(ValueError):
@@ -29,11 +44,14 @@ def new_step_id(action: ActionType, taken: set[str]) -> str:
 
 
 def new_step(action: ActionType, taken: set[str]) -> dict[str, Any]:
-    params = {
-        spec.name: spec.default
-        for spec in action.inputs
-        if spec.kind == CHOICE and spec.default is not None
-    }
+    params: dict[str, Any] = {}
+    for spec in action.inputs:
+        if spec.kind == CHOICE and spec.default is not None:
+            params[spec.name] = spec.default
+        elif spec.kind == CONDITION:
+            params[spec.name] = conditions.empty_condition()
+        elif spec.kind == BRANCH:
+            params[spec.name] = []
     return {
         "id": new_step_id(action, taken),
         "type": action.type,
@@ -43,52 +61,166 @@ def new_step(action: ActionType, taken: set[str]) -> dict[str, Any]:
 
 
 def step_ids(definition: dict) -> set[str]:
-    return {str(step.get("id")) for step in steps_of(definition)}
+    """The id of every step in the tree."""
+    return {str(step.get("id")) for step in all_steps(definition)}
 
 
-def _index(definition: dict, step_id: str) -> int:
-    for index, step in enumerate(steps_of(definition)):
-        if step.get("id") == step_id:
-            return index
-    raise DraftError(f"There is no step {step_id!r} in this flow.")
+def _placed(definition: dict, step_id: str) -> Placed:
+    placed = find(definition, step_id)
+    if placed is None:
+        raise DraftError(f"There is no step {step_id!r} in this flow.")
+    return placed
 
 
 def _copy(definition: dict) -> dict:
     result = copy.deepcopy(definition)
-    result.setdefault("actions", [])
+    if not isinstance(result.get("actions"), list):
+        result["actions"] = []
     return result
 
 
-def insert_step(definition: dict, action: ActionType, position: int) -> tuple[dict, str]:
-    """Add a new step of ``action`` at ``position``; return the definition and its id."""
+def branch_of(step: Any, name: str | None) -> list | None:
+    """A branch of an If/then step, [] when it lacks it; None for a step without branches."""
+    action = action_of(step) if isinstance(step, dict) else None
+    spec = action.input(name) if action and name in BRANCHES else None
+    if spec is None or spec.kind != BRANCH:
+        return None
+    steps = (step.get("params") or {}).get(name)
+    return steps if isinstance(steps, list) else []
+
+
+def _steps_at(definition: dict, parent: str | None, branch: str | None) -> tuple[list, int]:
+    """The list at a place, made if an If/then lacks it, and the depth of its steps."""
+    if parent is None:
+        return definition["actions"], 0
+    placed = _placed(definition, parent)
+    if branch_of(placed.step, branch) is None:
+        raise DraftError(f"The step {parent!r} has no branch {branch!r}.")
+    params = placed.step.setdefault("params", {})
+    steps = params.setdefault(branch, [])
+    if not isinstance(steps, list):
+        raise DraftError(f"The {branch} branch of {parent!r} is not a list of steps.")
+    return steps, placed.depth + 1
+
+
+def _height(step: Any) -> int:
+    """How many levels of branches a step holds: 0 for a plain step, 1 for a flat If/then."""
+    levels = [1 + max((_height(s) for s in inner), default=0) for _, inner in branches_of(step)]
+    return max(levels, default=0)
+
+
+def _check_depth(step: dict, depth: int) -> None:
+    if depth + _height(step) > DEPTH_LIMIT:
+        raise DraftError(f"If/then nests at most {DEPTH_LIMIT} deep; this would go deeper.")
+
+
+def _put(
+    definition: dict, step: dict, position: int, parent: str | None, branch: str | None
+) -> None:
+    steps, depth = _steps_at(definition, parent, branch)
+    _check_depth(step, depth)
+    steps.insert(_clamp(position, len(steps)), step)
+
+
+def insert_step(
+    definition: dict,
+    action: ActionType,
+    position: int,
+    parent: str | None = None,
+    branch: str | None = None,
+) -> tuple[dict, str]:
+    """Add a new step of ``action`` at ``position`` of a list; return the definition and its id."""
     result = _copy(definition)
     step = new_step(action, step_ids(result))
-    result["actions"].insert(_clamp(position, len(result["actions"])), step)
+    _put(result, step, position, parent, branch)
     return result, step["id"]
 
 
-def move_step(definition: dict, step_id: str, position: int) -> dict:
+def move_step(
+    definition: dict,
+    step_id: str,
+    position: int,
+    parent: str | None = None,
+    branch: str | None = None,
+) -> dict:
+    """Move a step, with its branches, to ``position`` of a list (counted without the step)."""
     result = _copy(definition)
-    step = result["actions"].pop(_index(result, step_id))
-    result["actions"].insert(_clamp(position, len(result["actions"])), step)
+    placed = _placed(result, step_id)
+    if parent == step_id or parent in {s.get("id") for s in inside(placed.step)}:
+        raise DraftError("An If/then step cannot move into its own branches.")
+    del placed.steps[placed.index]
+    _put(result, placed.step, position, parent, branch)
     return result
 
 
+def shift_step(definition: dict, step_id: str, direction: str) -> dict:
+    """Move a step one place ``up`` or ``down`` as a reader sees the tree.
+
+    Within its list it swaps with its neighbour, but it goes into an If/then it meets
+    (down: the top of Then; up: the end of Else), from Then's end to Else's top and back,
+    and out past the If/then at the ends of a branch; at the ends of the flow it stays.
+    """
+    place = _shifted_place(definition, _placed(definition, step_id), direction)
+    return move_step(definition, step_id, *place) if place else _copy(definition)
+
+
+def _shifted_place(definition: dict, placed: Placed, direction: str) -> tuple | None:
+    """Where ``shift_step`` puts a step, as (position, parent, branch) after taking it out."""
+    index, steps = placed.index, placed.steps
+    offset = -1 if direction == UP else 1
+    if 0 <= index + offset < len(steps):
+        neighbour = steps[index + offset]
+        if direction == UP and (inner := branch_of(neighbour, "else")) is not None:
+            return len(inner), neighbour["id"], "else"
+        if direction == DOWN and branch_of(neighbour, "then") is not None:
+            return 0, neighbour["id"], "then"
+        return index + offset, placed.parent, placed.branch
+    if placed.parent is None:
+        return None
+    outer = _placed(definition, placed.parent)
+    if direction == UP and placed.branch == "else":
+        return len(branch_of(outer.step, "then") or []), placed.parent, "then"
+    if direction == DOWN and placed.branch == "then":
+        return 0, placed.parent, "else"
+    return outer.index + (direction == DOWN), outer.parent, outer.branch
+
+
+def can_shift(placed: Placed, direction: str) -> bool:
+    """Whether ``shift_step`` would move the step: only the flow's first and last stay."""
+    if placed.parent is not None:
+        return True
+    return placed.index > 0 if direction == UP else placed.index < len(placed.steps) - 1
+
+
 def remove_step(definition: dict, step_id: str) -> dict:
+    """Remove a step; an If/then goes with every step in its branches."""
     result = _copy(definition)
-    del result["actions"][_index(result, step_id)]
+    placed = _placed(result, step_id)
+    del placed.steps[placed.index]
     return result
 
 
 def duplicate_step(definition: dict, step_id: str) -> tuple[dict, str]:
-    """Copy a step right after itself, with a new id; return the definition and that id."""
+    """Copy a step right after itself, with a new id; return the definition and that id.
+
+    The steps in a copied If/then get new ids too, and the copy's templates read the
+    copied steps, not the originals.
+    """
     result = _copy(definition)
-    index = _index(result, step_id)
-    twin = copy.deepcopy(result["actions"][index])
-    action = action_of(twin)
+    placed = _placed(result, step_id)
+    twin = copy.deepcopy(placed.step)
     taken = step_ids(result)
-    twin["id"] = new_step_id(action, taken) if action else _numbered(step_id, taken)
-    result["actions"].insert(index + 1, twin)
+    renamed = {}
+    for step in [twin, *inside(twin)]:
+        old = str(step.get("id"))
+        action = action_of(step)
+        step["id"] = new_step_id(action, taken) if action else _numbered(old, taken)
+        taken.add(step["id"])
+        renamed[old] = step["id"]
+    copied = {"actions": [twin]}
+    for old, new in renamed.items():
+        _rewrite_steps(copied, old, new)
+    placed.steps.insert(placed.index + 1, twin)
     return result, twin["id"]
 
 
@@ -102,10 +234,14 @@ def update_step(
 ) -> dict:
     """Set a step's params, display name and switches (``allow_failure``, ``mask_output``).
 
-    A switch that is off is left out, as Auth0 writes it.
+    A switch that is off is left out, as Auth0 writes it. Branches the new params lack
+    (the inspector never sends them) are kept from the step as it was.
     """
     result = _copy(definition)
-    step = result["actions"][_index(result, step_id)]
+    step = _placed(result, step_id).step
+    params = dict(params)
+    for name, steps in branches_of(step):
+        params.setdefault(name, steps)
     step["params"] = params
     for key, value in {"alias": alias, **(switches or {})}.items():
         if value:
@@ -125,21 +261,38 @@ def rename_step(definition: dict, old: str, new: str) -> tuple[dict, int]:
     if new != old and new in step_ids(definition):
         raise DraftError(f"Another step already has the id {new!r}.")
     result = _copy(definition)
-    result["actions"][_index(result, old)]["id"] = new
-    rewritten = 0
-    for step in result["actions"]:
-        step["params"], count = _rewrite(step.get("params") or {}, old, new)
-        rewritten += count
-    return result, rewritten
+    _placed(result, old).step["id"] = new
+    return result, _rewrite_steps(result, old, new)
 
 
 def references_to(definition: dict, step_id: str) -> list[str]:
     """The ids of the steps whose templates read ``actions.<step_id>``."""
     return [
         str(step.get("id"))
-        for step in steps_of(definition)
-        if _rewrite(step.get("params") or {}, step_id, step_id)[1]
+        for step in all_steps(definition)
+        if any(_rewrite(value, step_id, step_id)[1] for value in _own_params(step).values())
     ]
+
+
+def _own_params(step: dict) -> dict[str, Any]:
+    """A step's params but its branches, which hold other steps."""
+    params = step.get("params")
+    if not isinstance(params, dict):
+        return {}
+    nested = {name for name, _ in branches_of(step)}
+    return {name: value for name, value in params.items() if name not in nested}
+
+
+def _rewrite_steps(definition: dict, old: str, new: str) -> int:
+    """Rewrite ``actions.<old>`` in the params of every step of the tree, in place."""
+    total = 0
+    for placed in walk(definition):
+        if not isinstance(placed.step, dict):
+            continue
+        for name, value in _own_params(placed.step).items():
+            placed.step["params"][name], count = _rewrite(value, old, new)
+            total += count
+    return total
 
 
 def _rewrite(value: Any, old: str, new: str) -> tuple[Any, int]:

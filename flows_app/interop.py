@@ -73,10 +73,10 @@ def export_document(
     for step in all_steps({"actions": actions}):
         params = step.get("params")
         action = action_of(step)  # an unsupported step is kept exactly as it came
-        if action and action.input("connection_id") and isinstance(params, dict):
-            if "connection_id" in params:
-                found = names.get(_int_or_none(params["connection_id"]) or 0)
-                params["connection_id"] = found or params["connection_id"]
+        declared = action is not None and action.input("connection_id") is not None
+        if declared and isinstance(params, dict) and "connection_id" in params:
+            found = names.get(_int_or_none(params["connection_id"]) or 0)
+            params["connection_id"] = found or params["connection_id"]
     if format == AUTH0:
         return {"name": flow.name, "actions": actions}
     document = {

@@ -1,12 +1,22 @@
-"""Live previews of a step's inputs: the same rendering a run uses, on the flow's test data."""
+"""Live previews of a step's inputs: the same rendering a run uses, on the flow's test data.
+
+A step reads the outputs, from the flow's latest test run, of the steps that run before it
+(``readable_steps``): inside an If/then branch, the steps before the If/then, the If/then
+itself and the earlier steps of the same branch; after an If/then, the steps of both its
+branches too, which ran only if their branch was taken.
+"""
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows_app import templating
-from flows_app.actions.base import HTML_TEMPLATE, RENDERED_KINDS, ActionType
-from flows_app.definition import steps_of
+from django.conf import settings
+
+from flows_app import conditions, templating
+from flows_app.actions.base import CONDITION, HTML_TEMPLATE, RENDERED_KINDS, ActionType
+from flows_app.actions.logic import UNIT_SECONDS, delay_seconds
+from flows_app.definition import walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Flow, Run, StepRun
 
@@ -15,6 +25,18 @@ GSM_7 = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM_7_EXTENDED = set("^{}\\[~]|€\f")
+VALUE_LIMIT = 120  # characters of an operand shown in a condition's preview
+
+
+@dataclass
+class CheckLine:
+    """One line of a condition's preview: a group (all of / any of) or a comparison."""
+
+    depth: int
+    label: str
+    result: bool
+    group: bool = False
+    values: list[tuple[str, bool]] = field(default_factory=list)  # (as shown, defined)
 
 
 @dataclass
@@ -24,6 +46,9 @@ class InputPreview:
     text: str = ""
     error: templating.TemplateProblem | None = None
     sms: dict[str, Any] | None = None
+    summary: str = ""  # one sentence: which branch a condition takes, how long a delay waits
+    alert: str = ""  # what would go wrong in a run
+    checks: list[CheckLine] = field(default_factory=list)
 
 
 @dataclass
@@ -33,36 +58,115 @@ class StepPreview:
     error: str = ""
 
 
-def scope_for(flow: Flow, step_id: str, test_data: dict | None = None) -> dict[str, Any]:
-    """Test data plus the outputs, from the latest test run, of the steps before this one."""
-    data = flow.test_data if test_data is None else test_data
-    data = data if isinstance(data, dict) else {}
-    earlier = []
-    for step in steps_of(flow.draft):
-        if step.get("id") == step_id:
+Chain = tuple[tuple[str, str], ...]  # the (If/then id, branch) pairs around a step
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A step whose output another step may read, and the branches it needs to have run:
+    ``only_if`` holds (If/then id, "then" or "else") pairs, outermost first."""
+
+    step_id: str
+    only_if: Chain = ()
+
+    @property
+    def note(self) -> str:
+        taken = " and ".join(f"{cond} took {branch.title()}" for cond, branch in self.only_if)
+        return f"only if {taken}" if taken else ""
+
+
+def readable_steps(definition: dict, step_id: str) -> list[Readable]:
+    """The steps that run before ``step_id``, in order; [] when there is no such step."""
+    chains: dict[str, Chain] = {}
+    seen: list[Readable] = []
+    for placed in walk(definition):
+        if not isinstance(placed.step, dict):
+            continue
+        own = str(placed.step.get("id"))
+        chain: Chain = ()
+        if placed.parent is not None:
+            chain = (*chains.get(placed.parent, ()), (placed.parent, str(placed.branch)))
+        if own == step_id:
+            return [r for r in (_seen_from(earlier, chain) for earlier in seen) if r]
+        chains.setdefault(own, chain)
+        seen.append(Readable(own, chain))
+    return []
+
+
+def _seen_from(earlier: Readable, chain: Chain) -> Readable | None:
+    """``earlier`` as a step inside ``chain`` sees it; None when they are in opposite
+    branches of one If/then, so that one never runs when the other does."""
+    shared = 0
+    for mine, theirs in zip(earlier.only_if, chain, strict=False):
+        if mine != theirs:
+            if mine[0] == theirs[0]:
+                return None
             break
-        earlier.append(step.get("id"))
+        shared += 1
+    return Readable(earlier.step_id, earlier.only_if[shared:])
+
+
+def latest_test_run(flow: Flow) -> Run | None:
+    return flow.runs.filter(trigger=Run.Trigger.TEST).order_by("-created_at", "-id").first()
+
+
+def latest_records(flow: Flow, step_ids: Collection[str]) -> dict[str, StepRun]:
+    """The latest test run's records of these steps that succeeded or were skipped."""
+    run = latest_test_run(flow)
+    if run is None or not step_ids:
+        return {}
+    wanted = (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
+    records = run.steps.filter(step_id__in=list(step_ids), status__in=wanted)
+    return {record.step_id: record for record in records}
+
+
+def latest_outputs(flow: Flow, step_ids: Collection[str]) -> dict[str, Any]:
+    records = latest_records(flow, step_ids).values()
+    return {r.step_id: r.output for r in records if r.status == StepRun.Status.SUCCEEDED}
+
+
+def _scope(data: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+    data = data if isinstance(data, dict) else {}
     return {
         "context": data.get("context") or {},
         "fields": data.get("fields") or {},
         "vars": data.get("vars") or {},
-        "actions": latest_outputs(flow, earlier),
+        "actions": outputs,
     }
 
 
-def latest_outputs(flow: Flow, step_ids: list) -> dict[str, Any]:
-    run = flow.runs.filter(trigger=Run.Trigger.TEST).order_by("-created_at", "-id").first()
-    if run is None:
-        return {}
-    records = run.steps.filter(step_id__in=step_ids, status=StepRun.Status.SUCCEEDED)
-    return {record.step_id: record.output for record in records}
+def scope_for(flow: Flow, step_id: str, test_data: dict | None = None) -> dict[str, Any]:
+    """Test data plus the outputs, from the latest test run, of the steps before this one."""
+    data = flow.test_data if test_data is None else test_data
+    earlier = [r.step_id for r in readable_steps(flow.draft, step_id)]
+    return _scope(data, latest_outputs(flow, earlier))
 
 
-def preview_step(action: ActionType, params: dict, scope: dict[str, Any]) -> StepPreview:
-    """Render every templated input of a step; an error is shown on its own input."""
+def preview_in_flow(flow: Flow, step_id: str, action: ActionType, params: dict) -> StepPreview:
+    """Preview a step of a flow on its test data and its latest test run."""
+    earlier = [r.step_id for r in readable_steps(flow.draft, step_id)]
+    records = latest_records(flow, earlier)
+    outputs = {i: r.output for i, r in records.items() if r.status == StepRun.Status.SUCCEEDED}
+    skipped = {i for i, r in records.items() if r.status == StepRun.Status.SKIPPED}
+    return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
+
+
+def preview_step(
+    action: ActionType,
+    params: dict,
+    scope: dict[str, Any],
+    skipped: Collection[str] = (),
+) -> StepPreview:
+    """Render every templated input of a step; an error is shown on its own input.
+
+    ``skipped`` names the steps the latest test run skipped, so that a warning about
+    reading one says why it is undefined.
+    """
     result = StepPreview()
     for spec in action.inputs:
-        if spec.kind not in RENDERED_KINDS:
+        if spec.kind not in RENDERED_KINDS and spec.kind != CONDITION:
+            continue
+        if spec.kind == CONDITION and _unknown_shape(spec.name, params, result):
             continue
         try:
             rendered = render_inputs(_only(action, spec.name), _with_vars(params, spec), scope)
@@ -70,10 +174,118 @@ def preview_step(action: ActionType, params: dict, scope: dict[str, Any]) -> Ste
             result.inputs[spec.name] = InputPreview(spec.name, spec.kind, error=exc.error.problem)
             continue
         value = rendered.values.get(spec.name)
-        result.inputs[spec.name] = InputPreview(spec.name, spec.kind, text=_text(value, spec.kind))
+        if spec.kind == CONDITION:
+            result.inputs[spec.name] = preview_condition(spec.name, value)
+        else:
+            shown = InputPreview(spec.name, spec.kind, text=_text(value, spec.kind))
+            result.inputs[spec.name] = shown
         result.warnings += [w for w in rendered.warnings if w not in result.warnings]
+    result.warnings = [_why_undefined(w, skipped) for w in result.warnings]
     _add_sms_counts(action, result)
+    _add_delay(action, params, result)
     return result
+
+
+def _why_undefined(warning: str, skipped: Collection[str]) -> str:
+    path = warning.removesuffix(" is undefined")
+    parts = path.split(".")
+    if path == warning or parts[0] != "actions" or len(parts) < 2:
+        return warning
+    step_id = parts[1].split("[")[0]
+    if step_id not in skipped:
+        return warning
+    return f"{warning}: step {step_id} was skipped in the last test run (its branch was not taken)"
+
+
+# --- Conditions and delays -----------------------------------------------------------------
+
+
+def _unknown_shape(name: str, params: dict, result: StepPreview) -> bool:
+    """Say so when a condition is of a shape Sluice cannot evaluate (it is not rendered)."""
+    value = params.get(name)
+    problems = [] if value is None else list(conditions.shape_problems(value))
+    if problems:
+        alert = f"Sluice cannot evaluate this condition, so a run would fail here: {problems[0]}"
+        result.inputs[name] = InputPreview(name, CONDITION, alert=alert)
+    return bool(problems)
+
+
+def preview_condition(name: str, rendered: Any) -> InputPreview:
+    """Each comparison with its values and outcome, and the branch the condition takes."""
+    rendered = conditions.empty_condition() if rendered is None else rendered
+    result = conditions.evaluate(rendered).result
+    shown = InputPreview(name, CONDITION)
+    shown.summary = (
+        f"With the current test data this takes the {'Then' if result else 'Else'} branch "
+        f"(result: {_json(result)})."
+    )
+    nodes = rendered["operands"] if conditions.is_group(rendered) else [rendered]
+    for node in nodes:
+        shown.checks += _check_lines(node, 0)
+    if not nodes:
+        label = conditions.LABELS[rendered["operator"]]
+        shown.text = f"No conditions yet: an empty “{label}” group is {_json(result)}."
+    return shown
+
+
+def _check_lines(node: dict, depth: int) -> list[CheckLine]:
+    result = conditions.evaluate(node).result
+    operator = node["operator"]
+    if conditions.is_group(node):
+        lines = [CheckLine(depth, conditions.LABELS[operator], result, group=True)]
+        for child in node["operands"]:
+            lines += _check_lines(child, depth + 1)
+        return lines
+    defined = node.get("defined") or [True] * len(node["operands"])
+    values = [_shown_value(v, d) for v, d in zip(node["operands"], defined, strict=False)]
+    return [CheckLine(depth, conditions.LABELS[operator], result, values=values)]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _shown_value(value: Any, defined: bool) -> tuple[str, bool]:
+    if not defined:
+        return "undefined", False
+    text = _json(value)
+    if len(text) > VALUE_LIMIT:
+        text = text[: VALUE_LIMIT - 1] + "…"
+    return text, True
+
+
+def _add_delay(action: ActionType, params: dict, result: StepPreview) -> None:
+    if action.key != "FLOW/DELAY_FLOW":
+        return
+    number, units = params.get("number"), params.get("units") or "SECONDS"
+    seconds = delay_seconds(number, units)
+    shown = InputPreview("units", "choice")  # shown after both of the delay's fields
+    if seconds is None:
+        shown.summary = "Waits for a whole number of seconds, minutes, hours or days."
+    else:
+        shown.summary = f"Waits {duration(seconds // UNIT_SECONDS[units], units)}."
+        if seconds > settings.MAX_DELAY:
+            shown.alert = (
+                f"That is longer than the longest delay allowed, {longest_delay()} "
+                "(SLUICE_MAX_DELAY): a run would fail at this step."
+            )
+    result.inputs["units"] = shown
+
+
+def duration(number: int, units: str) -> str:
+    """``5 minutes``, ``1 day``."""
+    unit = units.lower() if number != 1 else units.lower()[:-1]
+    return f"{number} {unit}"
+
+
+def longest_delay() -> str:
+    """The longest delay allowed, in the largest unit that measures it whole."""
+    seconds = settings.MAX_DELAY
+    units = next(u for u, size in reversed(UNIT_SECONDS.items()) if seconds % size == 0)
+    return duration(seconds // UNIT_SECONDS[units], units)
+
+
+# --- Helpers -------------------------------------------------------------------------------
 
 
 def _only(action: ActionType, name: str) -> ActionType:

@@ -1,6 +1,5 @@
 """The flow document: validation that names the step and input, export and import."""
 
-
 import pytest
 
 from flows_app.definition import validate

@@ -5,12 +5,15 @@ import pytest
 from flows_app.actions import ACTION_TYPES
 from flows_app.drafts import (
     DraftError,
+    can_shift,
     duplicate_step,
     insert_step,
     move_step,
     references_to,
     remove_step,
     rename_step,
+    shift_step,
+    step_ids,
     update_step,
 )
 from flows_app.models import Run, StepRun
@@ -179,3 +182,260 @@ def test_an_sms_preview_counts_segments():
         {"vars": {"code": 1234}, "context": {}, "fields": {}, "actions": {}},
     )
     assert preview.inputs["message"].sms == {"length": 9, "segments": 1, "encoding": "GSM-7"}
+
+
+# --- If/then branches ------------------------------------------------------------------
+
+CONDITION = ACTION_TYPES["FLOW/BOOLEAN_CONDITION"]
+STORE_VARS = ACTION_TYPES["FLOW/STORE_VARS"]
+
+
+def condition(step_id, then=(), otherwise=(), **params):
+    return {
+        "id": step_id,
+        "type": "FLOW",
+        "action": "BOOLEAN_CONDITION",
+        "params": {
+            "if": {"operator": "AND", "operands": []},
+            "then": list(then),
+            "else": list(otherwise),
+            **params,
+        },
+    }
+
+
+def tree(definition):
+    """Ids as nested tuples: a condition is (id, [then ids], [else ids])."""
+
+    def shape(steps):
+        return [
+            (s["id"], shape(s["params"]["then"]), shape(s["params"]["else"]))
+            if s["action"] == "BOOLEAN_CONDITION"
+            else s["id"]
+            for s in steps
+        ]
+
+    return shape(definition["actions"])
+
+
+@pytest.fixture
+def branched():
+    """a, if1 (then: t1, if2 (then: -, else: e2), else: e1), z"""
+    return flow_of(
+        step("a", "GET_USER"),
+        condition(
+            "if1",
+            then=[step("t1", "GET_USER"), condition("if2", otherwise=[step("e2", "SEND_SMS")])],
+            otherwise=[step("e1", "SEND_SMS")],
+        ),
+        step("z", "MAKE_CALL"),
+    )
+
+
+def test_a_new_condition_starts_with_an_empty_condition_and_empty_branches():
+    definition, new_id = insert_step(flow_of(), CONDITION, 0)
+    assert new_id.startswith("boolean_condition_")
+    assert definition["actions"][0]["params"] == {
+        "if": {"operator": "AND", "operands": []},
+        "then": [],
+        "else": [],
+    }
+
+
+def test_steps_are_inserted_into_a_branch_at_any_depth(branched):
+    definition, first = insert_step(branched, STORE_VARS, 0, parent="if1", branch="then")
+    definition, deep = insert_step(definition, STORE_VARS, 99, parent="if2", branch="then")
+    assert tree(definition) == [
+        "a",
+        ("if1", [first, "t1", ("if2", [deep], ["e2"])], ["e1"]),
+        "z",
+    ]
+    assert tree(branched)[1] == ("if1", ["t1", ("if2", [], ["e2"])], ["e1"])
+
+
+def test_an_imported_condition_without_an_else_list_gets_one_when_a_step_goes_there():
+    imported = flow_of(
+        {"id": "c", "type": "FLOW", "action": "BOOLEAN_CONDITION", "params": {"then": []}}
+    )
+    definition, new_id = insert_step(imported, STORE_VARS, 0, parent="c", branch="else")
+    assert definition["actions"][0]["params"] == {"then": [], "else": [stored_vars(new_id)]}
+
+
+def stored_vars(step_id):
+    return {"id": step_id, "type": "FLOW", "action": "STORE_VARS", "params": {}}
+
+
+@pytest.mark.parametrize(
+    "parent, branch, message",
+    [
+        ("nope", "then", "There is no step 'nope'"),
+        ("a", "then", "The step 'a' has no branch 'then'."),
+        ("if1", "otherwise", "The step 'if1' has no branch 'otherwise'."),
+        ("if1", None, "The step 'if1' has no branch None."),
+    ],
+)
+def test_a_place_that_is_not_a_branch_is_refused(branched, parent, branch, message):
+    with pytest.raises(DraftError, match=message):
+        insert_step(branched, STORE_VARS, 0, parent=parent, branch=branch)
+
+
+def test_steps_move_into_out_of_and_between_branches(branched):
+    into = move_step(branched, "a", 1, parent="if2", branch="then")
+    assert tree(into) == [("if1", ["t1", ("if2", ["a"], ["e2"])], ["e1"]), "z"]
+    between = move_step(branched, "t1", 0, parent="if1", branch="else")
+    assert tree(between) == ["a", ("if1", [("if2", [], ["e2"])], ["t1", "e1"]), "z"]
+    out = move_step(branched, "e2", 3)
+    assert tree(out) == ["a", ("if1", ["t1", ("if2", [], [])], ["e1"]), "z", "e2"]
+    within = move_step(branched, "if2", 0, parent="if1", branch="then")
+    assert tree(within)[1] == ("if1", [("if2", [], ["e2"]), "t1"], ["e1"])
+
+
+def test_a_condition_moves_with_its_branches(branched):
+    moved = move_step(branched, "if1", 0)
+    assert tree(moved) == [("if1", ["t1", ("if2", [], ["e2"])], ["e1"]), "a", "z"]
+
+
+@pytest.mark.parametrize(("parent", "branch"), [("if1", "then"), ("if1", "else"), ("if2", "else")])
+def test_a_condition_cannot_move_into_its_own_branches(branched, parent, branch):
+    with pytest.raises(DraftError, match="cannot move into its own branches"):
+        move_step(branched, "if1", 0, parent=parent, branch=branch)
+
+
+def test_branches_nest_only_as_deep_as_the_limit():
+    from flows_app.definition import DEPTH_LIMIT, validate
+
+    definition, parent = flow_of(), None
+    for _ in range(DEPTH_LIMIT):
+        definition, parent = insert_step(definition, CONDITION, 0, parent, parent and "then")
+    assert validate(definition) == []
+    with pytest.raises(DraftError, match=f"nests at most {DEPTH_LIMIT} deep"):
+        insert_step(definition, CONDITION, 0, parent=parent, branch="then")
+    definition, plain = insert_step(definition, STORE_VARS, 0, parent=parent, branch="then")
+    assert plain in str(definition)
+    definition, outer = insert_step(definition, CONDITION, 99)
+    with pytest.raises(DraftError, match="nests at most"):
+        move_step(definition, outer, 0, parent=parent, branch="else")
+
+
+@pytest.mark.parametrize(
+    ("step_id", "direction", "expected"),
+    [
+        # Down from before an If/then goes to the top of its Then.
+        ("a", "down", [("if1", ["a", "t1", ("if2", [], ["e2"])], ["e1"]), "z"]),
+        # Down within a branch swaps, and goes into a nested If/then.
+        ("t1", "down", ["a", ("if1", [("if2", ["t1"], ["e2"])], ["e1"]), "z"]),
+        # Down from the end of Then goes to the top of Else.
+        ("if2", "down", ["a", ("if1", ["t1"], [("if2", [], ["e2"]), "e1"]), "z"]),
+        # Down from the end of Else goes out, after the If/then.
+        ("e1", "down", ["a", ("if1", ["t1", ("if2", [], ["e2"])], []), "e1", "z"]),
+        ("e2", "down", ["a", ("if1", ["t1", ("if2", [], []), "e2"], ["e1"]), "z"]),
+        # Up from after an If/then goes to the end of its Else.
+        ("z", "up", ["a", ("if1", ["t1", ("if2", [], ["e2"])], ["e1", "z"])]),
+        # Up from the top of Else goes to the end of Then.
+        ("e1", "up", ["a", ("if1", ["t1", ("if2", [], ["e2"]), "e1"], []), "z"]),
+        # Up from the top of Then goes out, before the If/then.
+        ("t1", "up", ["a", "t1", ("if1", [("if2", [], ["e2"])], ["e1"]), "z"]),
+        # Up from an empty Then's If/then's Else lands in that empty Then.
+        ("e2", "up", ["a", ("if1", ["t1", ("if2", ["e2"], [])], ["e1"]), "z"]),
+        # The flow's first and last steps stay.
+        ("a", "up", ["a", ("if1", ["t1", ("if2", [], ["e2"])], ["e1"]), "z"]),
+        ("z", "down", ["a", ("if1", ["t1", ("if2", [], ["e2"])], ["e1"]), "z"]),
+    ],
+)
+def test_up_and_down_reach_every_place(branched, step_id, direction, expected):
+    assert tree(shift_step(branched, step_id, direction)) == expected
+
+
+def test_pressing_down_again_and_again_walks_a_step_through_the_whole_tree(branched):
+    from flows_app.definition import find
+
+    definition, places = move_step(branched, "a", 0), []
+    while can_shift(find(definition, "a"), "down"):
+        definition = shift_step(definition, "a", "down")
+        placed = find(definition, "a")
+        places.append((placed.parent, placed.branch, placed.index))
+    assert places == [
+        ("if1", "then", 0),
+        ("if1", "then", 1),
+        ("if2", "then", 0),
+        ("if2", "else", 0),
+        ("if2", "else", 1),
+        ("if1", "then", 2),
+        ("if1", "else", 0),
+        ("if1", "else", 1),
+        (None, None, 1),
+        (None, None, 2),
+    ]
+    while can_shift(find(definition, "a"), "up"):
+        definition = shift_step(definition, "a", "up")
+    assert tree(definition) == tree(branched)
+
+
+def test_removing_a_condition_removes_its_branches(branched):
+    assert tree(remove_step(branched, "if1")) == ["a", "z"]
+    assert tree(remove_step(branched, "e2")) == ["a", ("if1", ["t1", ("if2", [], [])], ["e1"]), "z"]
+
+
+def test_a_duplicated_condition_gets_new_ids_all_the_way_down(branched):
+    from flows_app.definition import all_steps, inside, validate
+
+    branched["actions"][1]["params"]["then"][1]["params"]["else"][0]["params"]["message"] = (
+        "{{ actions.t1.name }} {{ actions.a.name }} {{ actions.if1.result }}"
+    )
+    definition, twin_id = duplicate_step(branched, "if1")
+    ids_after = [s["id"] for s in all_steps(definition)]
+    assert len(ids_after) == len(set(ids_after)) == 7 + 5
+    twin = definition["actions"][2]
+    assert twin["id"] == twin_id and twin_id.startswith("boolean_condition_")
+    copied = {s["id"]: s for s in inside(twin)}
+    assert not set(copied) & {"t1", "if2", "e2", "e1"}
+    new_t1 = twin["params"]["then"][0]["id"]
+    message = twin["params"]["then"][1]["params"]["else"][0]["params"]["message"]
+    assert message == f"{{{{ actions.{new_t1}.name }}}} {{{{ actions.a.name }}}} " + (
+        f"{{{{ actions.{twin_id}.result }}}}"
+    )
+    assert definition["actions"][1] == branched["actions"][1]
+    assert not [p for p in validate(definition) if "id" in p.message]
+
+
+def test_a_step_inside_a_branch_is_duplicated_in_its_branch(branched):
+    definition, twin = duplicate_step(branched, "e2")
+    assert tree(definition)[1] == ("if1", ["t1", ("if2", [], ["e2", twin])], ["e1"])
+
+
+def test_updating_a_condition_keeps_its_branches_and_a_nested_step_can_be_updated(branched):
+    definition = update_step(
+        branched, "if1", alias="Is it Ada?", params={"if": {"operator": "OR", "operands": []}}
+    )
+    condition_step = definition["actions"][1]
+    assert condition_step["alias"] == "Is it Ada?"
+    assert condition_step["params"]["if"] == {"operator": "OR", "operands": []}
+    assert tree(definition) == tree(branched)
+    emptied = update_step(branched, "if1", alias=None, params={"then": [], "else": []})
+    assert tree(emptied)[1] == ("if1", [], [])
+    deep = update_step(branched, "e2", alias="Text them", params={"to": "+1555"})
+    assert deep["actions"][1]["params"]["then"][1]["params"]["else"][0]["alias"] == "Text them"
+
+
+def test_renaming_rewrites_references_inside_branches(branched):
+    inner = branched["actions"][1]["params"]
+    inner["if"] = {"operator": "EQUALS", "operands": ["{{ actions.a.email }}", "x"]}
+    inner["then"][0]["params"]["user_id"] = "{{ actions.a.user_id }}"
+    inner["then"][1]["params"]["else"][0]["params"]["to"] = "{{ actions.a.phone }}"
+    branched["actions"][2]["params"]["to"] = "{{ actions.e2.x }}"
+    assert references_to(branched, "a") == ["if1", "t1", "e2"]
+    assert references_to(branched, "e2") == ["z"]
+    renamed, count = rename_step(branched, "a", "user")
+    assert count == 3
+    assert references_to(renamed, "user") == ["if1", "t1", "e2"]
+    assert references_to(renamed, "a") == []
+    deep, _ = rename_step(branched, "e2", "text")
+    assert tree(deep)[1] == ("if1", ["t1", ("if2", [], ["text"])], ["e1"])
+    assert deep["actions"][2]["params"]["to"] == "{{ actions.text.x }}"
+    with pytest.raises(DraftError, match="Another step already has the id 'e1'"):
+        rename_step(branched, "a", "e1")
+
+
+def test_a_condition_is_not_read_by_the_steps_in_its_branches_unless_they_say_so(branched):
+    assert references_to(branched, "if1") == []
+    assert step_ids(branched) == {"a", "if1", "t1", "if2", "e2", "e1", "z"}

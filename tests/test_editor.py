@@ -1,6 +1,7 @@
 """The flow editor's endpoints: every change goes through the drafts and comes back as HTML."""
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -442,3 +443,288 @@ def test_the_inspector_sets_and_clears_the_step_switches(admin_client, flow):
     flow.refresh_from_db()
     assert "allow_failure" not in flow.draft["actions"][0]
     assert "mask_output" not in flow.draft["actions"][0]
+
+
+# --- If/then branches on the canvas ------------------------------------------------------
+
+
+def condition(step_id, then=(), otherwise=()):
+    return {
+        "id": step_id,
+        "type": "FLOW",
+        "action": "BOOLEAN_CONDITION",
+        "params": {
+            "if": {"operator": "AND", "operands": []},
+            "then": [*then],
+            "else": [*otherwise],
+        },
+    }
+
+
+@pytest.fixture
+def branched(db, admin_user):
+    """first, check (then: read, inner (then: -, else: text), else: call), last"""
+    return create_flow(
+        name="Branches",
+        owner=admin_user,
+        definition={
+            "schema_version": 1,
+            "actions": [
+                step("first", "GET_USER"),
+                condition(
+                    "check",
+                    then=[
+                        step("read", "GET_USER", user_id="{{ actions.first.user_id }}"),
+                        condition("inner", otherwise=[step("text", "SEND_SMS")]),
+                    ],
+                    otherwise=[step("call", "MAKE_CALL")],
+                ),
+                step("last", "SEND_SMS"),
+            ],
+        },
+    )
+
+
+def shape(flow):
+    """The draft's ids as nested tuples: an If/then is (id, [then], [else])."""
+
+    def of(steps):
+        return [
+            (s["id"], of(s["params"]["then"]), of(s["params"]["else"]))
+            if s["action"] == "BOOLEAN_CONDITION"
+            else s["id"]
+            for s in steps
+        ]
+
+    return of(fresh(flow).draft["actions"])
+
+
+def test_the_canvas_draws_branches_as_nested_lists(editor_client, branched):
+    html = editor_client.get(url("flow_editor", branched)).content.decode()
+    assert 'id="steps-check-then" aria-label="Then of If/then condition" data-sortable' in html
+    assert 'data-parent="check" data-branch="then"' in html
+    assert 'data-parent="inner" data-branch="else"' in html
+    count = '<span class="branch-label">{}</span> <span class="branch-count">{}</span>'
+    assert count.format("Then", "3 steps") in html and count.format("Else", "1 step") in html
+    assert f'data-collapse-key="{branched.pk}:check:then" open' in html
+    # The empty Then of inner says what to do, and every branch can be added to.
+    assert "Empty: drag a step or an action here." in html
+    assert html.count("+ Add step here") == 4
+    assert f'href="/flows/{branched.pk}/edit/?step=inner&amp;into=then"' in html
+    # Nested cards come in their branch's list, in order.
+    then = html[html.index('id="steps-check-then"') : html.index('id="steps-check-else"')]
+    assert then.index('id="card-read"') < then.index('id="card-inner"') < then.index("card-text")
+    # Only the flow's ends cannot move; a nested step always has somewhere to go.
+    assert re.search(r'id="up-first"[^>]*disabled', html)
+    assert re.search(r'id="down-last"[^>]*disabled', html)
+    assert not re.search(r'id="(up|down)-(read|text|call|inner|check)"[^>]*disabled', html)
+
+
+def test_deleting_a_condition_says_what_goes_with_it(editor_client, branched):
+    html = editor_client.get(url("flow_editor", branched)).content.decode()
+    assert "Delete the step If/then condition (check)? The 4 steps in its branches go too." in html
+    assert "Delete the step If/then condition (inner)? The 1 step in its branches goes too." in html
+    editor_client.post(url("editor_delete", branched, "check"), {"selected": "text"}, **HTMX)
+    assert shape(branched) == ["first", "last"]
+
+
+def test_a_viewer_sees_branches_without_drop_zones_or_add_buttons(viewer_client, branched):
+    html = viewer_client.get(url("flow_editor", branched)).content.decode()
+    assert 'id="steps-check-then"' in html and "card-text" in html
+    assert "data-sortable" not in html and "Add step here" not in html
+    assert '<li class="drop-hint">No steps.</li>' in html
+
+
+def test_a_published_version_shows_its_branches_read_only(editor_client, branched):
+    FlowVersion.objects.create(flow=branched, number=1, definition=branched.draft)
+    html = editor_client.get(url("flow_version", branched, 1)).content.decode()
+    assert 'id="steps-check-else"' in html and "card-call" in html
+    assert "data-sortable" not in html and "Add step here" not in html
+
+
+def test_dropping_an_action_into_a_branch(editor_client, branched):
+    response = editor_client.post(
+        url("editor_add", branched),
+        {"action": "FLOW/DO_NOTHING", "parent": "inner", "branch": "then", "position": "0"},
+        **HTMX,
+    )
+    new = shape(branched)[1][1][1][1][0]
+    assert new.startswith("do_nothing_")
+    html = response.content.decode()
+    assert f'id="card-{new}" class="step-card is-selected' in html
+    assert f'value="{new}"' in html  # the inspector opened on it
+
+
+def test_a_new_condition_comes_with_empty_branches(editor_client, branched):
+    editor_client.post(url("editor_add", branched), {"action": "FLOW/BOOLEAN_CONDITION"}, **HTMX)
+    new = fresh(branched).draft["actions"][-1]
+    assert new["params"] == {"if": {"operator": "AND", "operands": []}, "then": [], "else": []}
+    html = editor_client.get(url("flow_editor", branched)).content.decode()
+    assert f'id="steps-{new["id"]}-then"' in html and f'id="steps-{new["id"]}-else"' in html
+
+
+def test_the_add_buttons_add_after_the_selected_step_in_its_branch(editor_client, branched):
+    # With htmx the canvas's current selection comes along...
+    editor_client.post(
+        url("editor_add", branched),
+        {"action": "FLOW/DO_NOTHING", "selected": "read", "into": "", "after": "last"},
+        **HTMX,
+    )
+    then = shape(branched)[1][1]
+    assert then[0] == "read" and then[1].startswith("do_nothing_") and then[2][0] == "inner"
+    # ...without JavaScript the page's palette form says the same, and the answer redirects.
+    response = editor_client.post(
+        url("editor_add", branched), {"action": "FLOW/DO_NOTHING", "after": "call"}
+    )
+    added = shape(branched)[1][2][1]
+    assert shape(branched)[1][2][0] == "call" and added.startswith("do_nothing_")
+    assert response.status_code == 302
+    assert response["Location"] == url("flow_editor", branched) + f"?step={added}"
+
+
+def test_choosing_a_branch_makes_the_add_buttons_add_there_without_javascript(
+    editor_client, branched
+):
+    page = editor_client.get(url("flow_editor", branched) + "?step=inner&into=then")
+    html = page.content.decode()
+    assert '<input type="hidden" name="after" value="inner">' in html
+    assert '<input type="hidden" name="after_into" value="then">' in html
+    assert f'is-target" data-collapse-key="{branched.pk}:inner:then"' in html
+    assert "New steps go here: choose one under Actions." in html
+    response = editor_client.post(
+        url("editor_add", branched),
+        {"action": "FLOW/DO_NOTHING", "after": "inner", "after_into": "then"},
+    )
+    assert response.status_code == 302
+    first = shape(branched)[1][1][1][1]
+    assert len(first) == 1 and first[0].startswith("do_nothing_")
+    # The new step is selected, so the next Add goes after it, in the same branch.
+    editor_client.post(
+        url("editor_add", branched), {"action": "FLOW/DO_NOTHING", "after": first[0]}
+    )
+    assert len(shape(branched)[1][1][1][1]) == 2
+
+
+def test_choosing_a_branch_with_htmx_marks_it_and_sends_focus_to_the_palette(
+    editor_client, branched
+):
+    response = editor_client.get(url("editor_step", branched, "check") + "?into=else", **HTMX)
+    html = response.content.decode()
+    assert 'data-focus-id="palette-heading"' in html
+    assert '<input type="hidden" id="insert-into" name="into" value="else">' in html
+    assert f'is-target" data-collapse-key="{branched.pk}:check:else"' in html
+    editor_client.post(
+        url("editor_add", branched),
+        {"action": "FLOW/DO_NOTHING", "selected": "check", "into": "else", "after": ""},
+        **HTMX,
+    )
+    otherwise = shape(branched)[1][2]
+    assert otherwise[0] == "call" and otherwise[1].startswith("do_nothing_")
+    # A branch of a step that has none is no choice at all.
+    plain = editor_client.get(url("editor_step", branched, "read") + "?into=then", **HTMX)
+    assert 'name="into" value=""' in plain.content.decode()
+    assert "data-focus-id" not in plain.content.decode()
+    redirect = editor_client.get(url("editor_step", branched, "check") + "?into=else")
+    assert redirect["Location"] == url("flow_editor", branched) + "?step=check&into=else"
+
+
+def test_dragging_a_step_into_out_of_and_between_branches(editor_client, branched):
+    move = url("editor_move", branched)
+    editor_client.post(
+        move, {"step": "last", "parent": "inner", "branch": "then", "position": "0"}, **HTMX
+    )
+    assert shape(branched)[1][1][1] == ("inner", ["last"], ["text"])
+    editor_client.post(
+        move, {"step": "last", "parent": "check", "branch": "else", "position": "1"}, **HTMX
+    )
+    assert shape(branched)[1][2] == ["call", "last"]
+    response = editor_client.post(move, {"step": "read", "position": "0"}, **HTMX)
+    assert shape(branched)[0] == "read"
+    assert 'data-focus-id="select-read"' in response.content.decode()
+
+
+def test_a_condition_cannot_be_dropped_into_its_own_branch(editor_client, branched):
+    before = fresh(branched).draft
+    response = editor_client.post(
+        url("editor_move", branched),
+        {"step": "check", "parent": "inner", "branch": "else", "position": "0"},
+        **HTMX,
+    )
+    assert "An If/then step cannot move into its own branches." in response.content.decode()
+    assert fresh(branched).draft == before and not fresh(branched).undo
+    # Without JavaScript the page says it after the redirect.
+    response = editor_client.post(
+        url("editor_move", branched),
+        {"step": "check", "parent": "check", "branch": "then", "position": "0"},
+        follow=True,
+    )
+    assert "An If/then step cannot move into its own branches." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("step_id", "direction", "where", "focus"),
+    [
+        ("first", "down", lambda s: s[0][1][0], "down-first"),
+        ("read", "up", lambda s: s[1], "up-read"),
+        ("first", "up", lambda s: s[0], "down-first"),  # the flow's first stays
+        ("inner", "down", lambda s: s[1][2][0][0], "down-inner"),
+        ("call", "down", lambda s: s[2], "down-call"),
+        ("last", "up", lambda s: s[1][2][1], "up-last"),
+        ("call", "up", lambda s: s[1][1][2], "up-call"),
+    ],
+)
+def test_up_and_down_go_through_branches_and_keep_focus(
+    editor_client, branched, step_id, direction, where, focus
+):
+    response = editor_client.post(
+        url("editor_move", branched), {"step": step_id, "direction": direction}, **HTMX
+    )
+    assert where(shape(branched)) in (step_id, (step_id, [], ["text"]))
+    assert f'data-focus-id="{focus}"' in response.content.decode()
+
+
+def test_up_and_down_work_without_javascript(editor_client, branched):
+    response = editor_client.post(
+        url("editor_move", branched), {"step": "text", "direction": "down", "selected": "text"}
+    )
+    assert response.status_code == 302 and response["Location"].endswith("?step=text")
+    assert shape(branched)[1][1] == ["read", ("inner", [], []), "text"]
+
+
+def test_duplicating_a_condition_copies_its_branches_with_new_ids(editor_client, branched):
+    from flows_app.definition import all_steps
+
+    response = editor_client.post(url("editor_duplicate", branched, "check"), **HTMX)
+    draft = fresh(branched).draft
+    ids_now = [s["id"] for s in all_steps(draft)]
+    assert len(ids_now) == len(set(ids_now)) == 7 + 5
+    twin = draft["actions"][2]
+    assert f'data-focus-id="select-{twin["id"]}"' in response.content.decode()
+    assert len(twin["params"]["then"]) == 2 and len(twin["params"]["else"]) == 1
+
+
+def test_a_nested_step_is_selected_saved_and_renamed(editor_client, branched):
+    selected = editor_client.get(url("editor_step", branched, "text"), **HTMX)
+    assert selected.status_code == 200 and 'value="text"' in selected.content.decode()
+    saved = editor_client.post(
+        url("editor_save", branched, "text"), {"alias": "Text them", "p-to": "+1555"}, **HTMX
+    )
+    html = saved.content.decode()
+    # The card comes back out of band; the cards around it do not.
+    assert 'id="card-text" hx-swap-oob="true"' in html and "Text them" in html
+    assert html.count('hx-swap-oob="true" class="step-card') == 1
+    text = fresh(branched).draft["actions"][1]["params"]["then"][1]["params"]["else"][0]
+    assert text["alias"] == "Text them" and text["params"]["to"] == "+1555"
+    editor_client.post(url("editor_rename", branched, "first"), {"new_id": "who"}, **HTMX)
+    read = fresh(branched).draft["actions"][1]["params"]["then"][0]
+    assert read["params"]["user_id"] == "{{ actions.who.user_id }}"
+
+
+def test_saving_a_condition_keeps_its_branches(editor_client, branched):
+    saved = editor_client.post(
+        url("editor_save", branched, "check"), {"alias": "Is it Ada?"}, **HTMX
+    )
+    assert saved.status_code == 200
+    assert 'id="card-check" hx-swap-oob="true"' in saved.content.decode()
+    assert shape(branched)[1] == ("check", ["read", ("inner", [], ["text"])], ["call"])
+    assert fresh(branched).draft["actions"][1]["alias"] == "Is it Ada?"

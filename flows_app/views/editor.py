@@ -8,6 +8,7 @@ The canvas cards, the inspector's form and the variable picker are built in
 ``editor_canvas``, ``editor_forms`` and ``variables``.
 """
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,13 +20,14 @@ from accounts_app.access import editor_required
 from flows_app import drafts, services
 from flows_app import preview as previews
 from flows_app.actions import ACTION_TYPES
-from flows_app.actions.base import JSON_TEMPLATE, RENDERED_KINDS, ActionType
-from flows_app.definition import ALIAS_LIMIT, Problem, action_of, steps_of
+from flows_app.actions.base import BRANCH, JSON_TEMPLATE, ActionType
+from flows_app.definition import ALIAS_LIMIT, Problem, action_of, all_steps, find, steps_of
 from flows_app.models import Flow, FlowVersion, Run
 from flows_app.templating import TemplateProblem
-from flows_app.views.editor_canvas import palette, step_cards
+from flows_app.views.editor_canvas import find_card, palette, step_cards
 from flows_app.views.editor_forms import FieldView, field_views, parse_json, read_params
 from flows_app.views.runs import HtmxHttpRequest, pretty_json
+from flows_app.views.timeline import timeline
 from flows_app.views.variables import FUNCTION_CALLS, TEST_DATA_KEYS, custom_vars, variables
 
 TEMPLATE = "flows/editor.html"
@@ -39,11 +41,18 @@ def _flow(pk: int) -> Flow:
 
 
 def _step(definition: dict, step_id: str | None) -> dict | None:
-    return next((s for s in steps_of(definition) if s.get("id") == step_id), None)
+    """The step with this id, at any depth."""
+    placed = find(definition, step_id) if step_id else None
+    return placed.step if placed else None
 
 
 def _step_ids(definition: dict) -> list:
-    return [step.get("id") for step in steps_of(definition)]
+    return [step.get("id") for step in all_steps(definition)]
+
+
+def _into(step: dict | None, branch: str | None) -> str:
+    """``branch`` when it names a branch of ``step`` (an If/then), else ""."""
+    return branch if step and branch and drafts.branch_of(step, branch) is not None else ""
 
 
 def _step_or_404(flow: Flow, step_id: str) -> dict:
@@ -73,15 +82,21 @@ def _can_edit(request: HttpRequest) -> bool:
 
 
 def editor_context(request: HttpRequest, flow: Flow, selected: str | None, **extra) -> dict:
+    """The editor's context; ``into`` names a branch of the selected If/then that the
+    palette's Add buttons add to, instead of after the selected step."""
     problems = services.problems_of(flow.draft)
     step = _step(flow.draft, selected)
+    into = _into(step, extra.pop("into", None))
+    cards = step_cards(flow.draft, problems)
     context = {
         "flow": flow,
         "can_edit": _can_edit(request),
         "palette": palette(),
-        "cards": step_cards(flow.draft, problems),
+        "cards": cards,
+        "selected_card": find_card(cards, selected),
         "general_problems": [p for p in problems if p.step_id is None],
         "selected": str(step["id"]) if step else "",
+        "into": into,
         "can_undo": bool(flow.undo),
         "alias_limit": ALIAS_LIMIT,
         **extra,
@@ -99,14 +114,14 @@ def inspector_context(flow: Flow, step: dict, problems: list[Problem], extra: di
         return {"step": step, "action": None}
     mine = [p for p in problems if p.step_id == step_id]
     fields = field_views(action, params, mine, extra.get("typed"), extra.get("json_errors"))
-    shown = previews.preview_step(action, params, previews.scope_for(flow, step_id))
+    shown = previews.preview_in_flow(flow, step_id, action, params)
     for view in fields:
         view.preview = shown.inputs.get(view.spec.name)
     return {
         "step": step,
         "action": action,
         "fields": fields,
-        "step_problems": [p for p in mine if p.input is None],
+        "step_problems": _step_problems(action, mine),
         "warnings": shown.warnings,
         "readers": drafts.references_to(flow.draft, step_id),
         "variables": variables(flow, step_id),
@@ -115,11 +130,24 @@ def inspector_context(flow: Flow, step: dict, problems: list[Problem], extra: di
     }
 
 
-def page_context(request: HttpRequest, flow: Flow, selected: str | None) -> dict:
+def _step_problems(action: ActionType, mine: list[Problem]) -> list[Problem]:
+    """The problems shown above the fields: the step's own, and its branches' (no field)."""
+    branches = {spec.label for spec in action.inputs if spec.kind == BRANCH}
+    return [
+        p if p.input is None else Problem(f"{p.input}: {p.message}", p.step_id)
+        for p in mine
+        if p.input is None or p.input in branches
+    ]
+
+
+def page_context(
+    request: HttpRequest, flow: Flow, selected: str | None, into: str | None = None
+) -> dict:
     return editor_context(
         request,
         flow,
         selected,
+        into=into,
         versions=_versions(flow),
         test_data_text=pretty_json(flow.test_data or {k: {} for k in TEST_DATA_KEYS}),
         **run_context(_latest_test_run(flow)),
@@ -141,9 +169,11 @@ def render_partials(
     return HttpResponse(html)
 
 
-def _back(flow: Flow, selected: str | None = None) -> HttpResponse:
+def _back(flow: Flow, selected: str | None = None, into: str = "") -> HttpResponse:
     url = reverse("flow_editor", args=[flow.pk])
-    return redirect(f"{url}?step={selected}" if selected else url)
+    if not selected:
+        return redirect(url)
+    return redirect(f"{url}?step={selected}&into={into}" if into else f"{url}?step={selected}")
 
 
 def _canvas_reply(
@@ -163,17 +193,23 @@ def _canvas_reply(
 @require_GET
 def flow_editor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     flow = _flow(pk)
-    return render(request, TEMPLATE, page_context(request, flow, request.GET.get("step")))
+    context = page_context(request, flow, request.GET.get("step"), request.GET.get("into"))
+    return render(request, TEMPLATE, context)
 
 
 @require_GET
 def select_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
-    """Open a step in the inspector; the canvas comes along to mark it selected."""
+    """Open a step in the inspector; the canvas comes along to mark it selected.
+
+    With ``into`` (then/else) an If/then's branch becomes where the palette adds steps,
+    and focus goes to the palette to choose one.
+    """
     flow = _flow(pk)
-    _step_or_404(flow, step_id)
+    into = _into(_step_or_404(flow, step_id), request.GET.get("into"))
     if not request.htmx:
-        return _back(flow, step_id)
-    context = editor_context(request, flow, step_id)
+        return _back(flow, step_id, into)
+    focus = {"focus_id": "palette-heading"} if into and _can_edit(request) else {}
+    context = editor_context(request, flow, step_id, into=into, **focus)
     return render_partials(request, ["inspector", "canvas"], context, oob=("inspector", "canvas"))
 
 
@@ -181,21 +217,55 @@ def _selected(request: HttpRequest) -> str | None:
     return request.POST.get("selected") or request.POST.get("after") or None
 
 
-def _position_after(definition: dict, after: str | None) -> int:
-    ids = _step_ids(definition)
-    return ids.index(after) + 1 if after in ids else len(ids)
+def _dropped_at(request: HttpRequest) -> tuple[str | None, str | None]:
+    """The list a drag ended in: (parent, branch), or (None, None) for the top level."""
+    parent = request.POST.get("parent") or None
+    return parent, (request.POST.get("branch") or None) if parent else None
+
+
+def _add_target(request: HttpRequest) -> tuple[str | None, str]:
+    """The step a palette Add goes after, or into a branch of: the canvas's current choice
+    when htmx sent it along, else the one the page was rendered with (no JavaScript)."""
+    if "selected" in request.POST:
+        return request.POST["selected"] or None, request.POST.get("into", "")
+    return request.POST.get("after") or None, request.POST.get("after_into", "")
+
+
+def _add_place(request: HttpRequest, definition: dict) -> tuple[int, str | None, str | None]:
+    """Where a new step goes, as (position, parent, branch): where it was dropped, else at
+    the end of the chosen branch, else after the selected step, else at the flow's end."""
+    raw = request.POST.get("position", "")
+    if raw.isdigit():
+        return int(raw), *_dropped_at(request)
+    after, into = _add_target(request)
+    placed = find(definition, after) if after else None
+    if placed is None:
+        return len(steps_of(definition)), None, None
+    if _into(placed.step, into):
+        return len(drafts.branch_of(placed.step, into) or []), after, into
+    return placed.index + 1, placed.parent, placed.branch
+
+
+def _refused(request: HtmxHttpRequest, flow: Flow, error: drafts.DraftError) -> HttpResponse:
+    """An edit the draft cannot take: say why on the canvas, or on the page without htmx."""
+    if not request.htmx:
+        messages.error(request, str(error))
+    return _canvas_reply(request, flow, _selected(request), inspector=False, notice=str(error))
 
 
 @require_POST
 @editor_required
 def add_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Add a step where it was dropped, or with the palette's buttons (see ``_add_place``)."""
     flow = _flow(pk)
     action = ACTION_TYPES.get(request.POST.get("action", ""))
     if action is None:
         return HttpResponse("Unknown action.", status=400)
-    raw = request.POST.get("position", "")
-    position = int(raw) if raw.isdigit() else _position_after(flow.draft, _selected(request))
-    definition, step_id = drafts.insert_step(flow.draft, action, position)
+    position, parent, branch = _add_place(request, flow.draft)
+    try:
+        definition, step_id = drafts.insert_step(flow.draft, action, position, parent, branch)
+    except drafts.DraftError as exc:
+        return _refused(request, flow, exc)
     services.edit_draft(flow, definition)
     return _canvas_reply(request, flow, step_id)
 
@@ -203,18 +273,23 @@ def add_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @editor_required
 def move_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Move a step to ``position``, or one place ``up``/``down``; focus stays on it."""
+    """Move a step to ``position`` of a list (``parent`` and ``branch``; none for the top
+    level), or one place ``up``/``down`` through the tree; focus stays on it."""
     flow = _flow(pk)
     step_id = request.POST.get("step", "")
-    ids = _step_ids(flow.draft)
-    if step_id not in ids:
+    placed = find(flow.draft, step_id) if step_id else None
+    if placed is None:
         raise Http404("No such step.")
     direction = request.POST.get("direction", "")
     raw = request.POST.get("position", "")
-    position = {"up": ids.index(step_id) - 1, "down": ids.index(step_id) + 1}.get(
-        direction, int(raw) if raw.lstrip("-").isdigit() else ids.index(step_id)
-    )
-    definition = drafts.move_step(flow.draft, step_id, position)
+    try:
+        if direction in (drafts.UP, drafts.DOWN):
+            definition = drafts.shift_step(flow.draft, step_id, direction)
+        else:
+            position = int(raw) if raw.isdigit() else placed.index
+            definition = drafts.move_step(flow.draft, step_id, position, *_dropped_at(request))
+    except drafts.DraftError as exc:
+        return _refused(request, flow, exc)
     services.edit_draft(flow, definition)
     focus_id = _focus_after_move(definition, step_id, direction)
     return _canvas_reply(request, flow, _selected(request), inspector=False, focus_id=focus_id)
@@ -222,13 +297,11 @@ def move_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 def _focus_after_move(definition: dict, step_id: str, direction: str) -> str:
     """The moved step's button that was pressed, or its twin when that one is now disabled."""
-    ids = _step_ids(definition)
-    index = ids.index(step_id)
-    if direction == "up":
-        return f"{'down' if index == 0 else 'up'}-{step_id}"
-    if direction == "down":
-        return f"{'up' if index == len(ids) - 1 else 'down'}-{step_id}"
-    return f"select-{step_id}"
+    placed = find(definition, step_id)
+    if direction not in (drafts.UP, drafts.DOWN) or placed is None:
+        return f"select-{step_id}"
+    other = drafts.DOWN if direction == drafts.UP else drafts.UP
+    return f"{direction if drafts.can_shift(placed, direction) else other}-{step_id}"
 
 
 @require_POST
@@ -292,6 +365,9 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
         saved=not json_errors,
         piece_oob=True,
     )
+    if any(name.endswith("-edit") for name in request.POST):
+        # A builder button pressed without the builder's script: show the changed form.
+        return render_partials(request, ["inspector", "saved"], context, oob=("inspector",))
     return render_partials(request, ["saved"], context)
 
 
@@ -316,17 +392,14 @@ def preview_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpRespons
     """Render the step's templated inputs as typed, on the test data, for the live preview."""
     flow = _flow(pk)
     step, action = _step_and_action_or_404(flow, step_id)
-    params, json_errors, _ = read_params(action, request.POST, {})
-    shown = previews.preview_step(action, params, previews.scope_for(flow, step_id))
+    params, json_errors, _ = read_params(action, request.POST, step.get("params") or {})
+    shown = previews.preview_in_flow(flow, step_id, action, params)
     for name, message in json_errors.items():
         shown.inputs[name] = previews.InputPreview(
             name, JSON_TEMPLATE, error=TemplateProblem(message)
         )
-    fields = [
-        FieldView(spec, preview=shown.inputs.get(spec.name))
-        for spec in action.inputs
-        if spec.kind in RENDERED_KINDS
-    ]
+    fields = [FieldView(spec, preview=shown.inputs.get(spec.name)) for spec in action.inputs]
+    fields = [view for view in fields if view.previewed]
     context = {"fields": fields, "warnings": shown.warnings, "piece_oob": True}
     return HttpResponse(render_to_string(f"{TEMPLATE}#previews", context, request=request))
 
@@ -398,8 +471,8 @@ def _run_reply(request: HtmxHttpRequest, flow: Flow, run: Run | None, **extra) -
 
 
 def run_context(run: Run | None) -> dict:
-    records = list(run.steps.all()) if run else []
-    return {"run": run, "run_records": [(r, pretty_json(r.output)) for r in records]}
+    """The last test run, its steps nested as on the run page."""
+    return {"run": run, "run_steps": timeline(run) if run else []}
 
 
 @require_GET

@@ -1,12 +1,18 @@
-"""The editor's canvas: the palette of action types and the draft's steps as cards."""
+"""The editor's canvas: the palette of action types and the draft's steps as cards.
+
+Cards form a tree like the draft: an If/then card holds its Then and Else branches, each a
+list of cards, down to ``DEPTH_LIMIT`` (validation reports anything deeper).
+"""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flows_app import drafts
 from flows_app.actions import ACTION_TYPES, GROUPS
 from flows_app.actions.base import ActionType
-from flows_app.definition import Problem, action_of, steps_of
+from flows_app.definition import DEPTH_LIMIT, Problem, action_of, all_steps, steps_of
+
+BRANCH_LABELS = {"then": "Then", "else": "Else"}
 
 
 @dataclass
@@ -16,14 +22,32 @@ class StepCard:
     id: str
     name: str
     action_label: str
-    position: int
+    position: int  # in its own list
     problems: list[Problem]
     readers: list[str]
-    last: bool = False
+    first: bool = False  # the flow's first step: Move up has nowhere to go
+    last: bool = False  # the flow's last step: Move down has nowhere to go
+    depth: int = 0
+    branches: list["BranchView"] = field(default_factory=list)
 
     @property
-    def first(self) -> bool:
-        return self.position == 0
+    def nested(self) -> int:
+        """The steps in its branches, at any depth: they go with it when it is deleted."""
+        return sum(branch.count for branch in self.branches)
+
+
+@dataclass
+class BranchView:
+    """The Then or Else list of an If/then card."""
+
+    parent: str
+    name: str
+    cards: list[StepCard]
+    count: int  # steps inside, at any depth
+
+    @property
+    def label(self) -> str:
+        return BRANCH_LABELS.get(self.name, self.name)
 
 
 def _display_name(step: dict) -> str:
@@ -32,26 +56,74 @@ def _display_name(step: dict) -> str:
 
 
 def step_cards(definition: dict, problems: list[Problem]) -> list[StepCard]:
+    """The top-level cards, each If/then card holding its branches' cards."""
     by_step: dict[str | None, list[Problem]] = defaultdict(list)
     for problem in problems:
         by_step[problem.step_id].append(problem)
-    cards = []
-    for position, step in enumerate(steps_of(definition)):
-        action = action_of(step)
-        step_id = str(step.get("id"))
-        cards.append(
-            StepCard(
-                id=step_id,
-                name=_display_name(step),
-                action_label=action.label if action else f"Unknown {step.get('action')}",
-                position=position,
-                problems=by_step.get(step_id) or by_step.get(f"step {position + 1}", []),
-                readers=drafts.references_to(definition, step_id),
-            )
-        )
+    cards = _Cards(definition, by_step).build(steps_of(definition), 0)
     if cards:
+        cards[0].first = True
         cards[-1].last = True
     return cards
+
+
+def find_card(cards: list[StepCard], step_id: str | None) -> StepCard | None:
+    """The card of a step, at any depth."""
+    for card in cards:
+        if card.id == step_id:
+            return card
+        for branch in card.branches:
+            if found := find_card(branch.cards, step_id):
+                return found
+    return None
+
+
+class _Cards:
+    """Builds cards in the order validation numbers steps (``step 3`` for a step without
+    a usable id), so every problem lands on its card."""
+
+    def __init__(self, definition: dict, by_step: dict[str | None, list[Problem]]):
+        self.definition = definition
+        self.by_step = by_step
+        self.number = 0
+
+    def build(self, steps: list, depth: int) -> list[StepCard]:
+        return [
+            self.card(step if isinstance(step, dict) else {}, position, depth)
+            for position, step in enumerate(steps)
+        ]
+
+    def card(self, step: dict, position: int, depth: int) -> StepCard:
+        self.number += 1
+        action = action_of(step)
+        step_id = str(step.get("id"))
+        card = StepCard(
+            id=step_id,
+            name=_display_name(step),
+            action_label=action.label if action else f"Unknown {step.get('action')}",
+            position=position,
+            problems=self.by_step.get(step_id) or self.by_step.get(f"step {self.number}", []),
+            readers=drafts.references_to(self.definition, step_id),
+            depth=depth,
+        )
+        if depth < DEPTH_LIMIT:
+            card.branches = [
+                self.branch(step_id, name, steps, depth) for name, steps in _branches(step)
+            ]
+        return card
+
+    def branch(self, parent: str, name: str, steps: list, depth: int) -> BranchView:
+        count = len(all_steps({"actions": steps}))
+        return BranchView(parent, name, self.build(steps, depth + 1), count)
+
+
+def _branches(step: dict) -> list[tuple[str, list]]:
+    """An If/then's Then and Else, an empty list for one it lacks, so both take drops."""
+    return [
+        (name, steps)
+        for name in BRANCH_LABELS
+        if (steps := drafts.branch_of(step, name)) is not None
+    ]
 
 
 def palette() -> list[tuple[str, list[ActionType]]]:

@@ -1,4 +1,7 @@
-"""The inspector's form: a step's inputs as fields, and the posted form read back into params."""
+"""The inspector's form: a step's inputs as fields, and the posted form read back into params.
+
+An If/then's condition is a builder of its own, in ``condition_form``.
+"""
 
 import json
 from dataclasses import dataclass, field
@@ -9,17 +12,23 @@ from django.http import QueryDict
 from flows_app import preview as previews
 from flows_app.actions.base import (
     BOOL,
+    BRANCH,
     CHOICE,
+    CONDITION,
     CONNECTION,
     JSON_TEMPLATE,
     KEY_VALUE,
+    NUMBER,
     RENDERED_KINDS,
     SENDER,
     ActionType,
     Input,
 )
 from flows_app.definition import Problem
+from flows_app.views.condition_form import ConditionBuilder, condition_builder, read_condition
 from vault_app.models import Connection
+
+NUMBER_DIGITS = 18  # a longer number is kept as typed, and validation says it is too long
 
 
 @dataclass
@@ -33,6 +42,7 @@ class FieldView:
     options: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     preview: previews.InputPreview | None = None
+    condition: ConditionBuilder | None = None
 
     @property
     def id(self) -> str:
@@ -40,7 +50,15 @@ class FieldView:
 
     @property
     def templated(self) -> bool:
+        """Whether the field takes Liquid: it gets the variable picker."""
+        if self.condition is not None:
+            return not self.condition.problems
         return self.spec.kind in RENDERED_KINDS
+
+    @property
+    def previewed(self) -> bool:
+        """Whether the field has a live preview (a Delay's units say how long it waits)."""
+        return self.templated or self.spec.kind == CONDITION or self.preview is not None
 
 
 def _connections(kind: str | None) -> list[tuple[str, str]]:
@@ -57,10 +75,15 @@ def field_views(
     typed: dict[str, str] | None = None,
     json_errors: dict[str, str] | None = None,
 ) -> list[FieldView]:
-    """The inputs of a step with their values, errors and choices; ``typed`` keeps bad JSON."""
+    """The inputs of a step with their values, errors and choices; ``typed`` keeps bad JSON.
+
+    An If/then's branches are not fields: the canvas shows and edits them.
+    """
     typed, json_errors = typed or {}, json_errors or {}
     views = []
     for spec in action.inputs:
+        if spec.kind == BRANCH:
+            continue
         value = params.get(spec.name)
         view = FieldView(spec, value=value, text=_as_text(spec, value, typed))
         view.errors = [p.message for p in problems if p.input == spec.label]
@@ -73,6 +96,8 @@ def field_views(
             view.options = [(choice, choice) for choice in spec.choices]
         elif spec.kind == CONNECTION:
             view.options = _connections(spec.connection_kind)
+        elif spec.kind == CONDITION:
+            view.condition = condition_builder(f"p-{spec.name}", value, params)
         views.append(view)
     return views
 
@@ -106,6 +131,10 @@ def read_params(
             if error:
                 errors[spec.name] = error
                 value = old.get(spec.name)
+        elif spec.kind == BRANCH:
+            value = old.get(spec.name)  # the form never sends branches: keep them
+        elif spec.kind == CONDITION:
+            value = read_condition(key, data, old.get(spec.name))
         else:
             value = _read_value(spec, data, key)
         if value not in (None, "", {}):
@@ -128,6 +157,10 @@ def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
     if spec.kind == CONNECTION:
         raw = data.get(key, "")
         return int(raw) if raw.isdigit() else raw
+    if spec.kind == NUMBER:
+        raw = data.get(key, "").strip()
+        whole = raw.isascii() and raw.isdigit() and len(raw) <= NUMBER_DIGITS
+        return int(raw) if whole else raw[:100]  # kept as typed: validation says what is wrong
     return data.get(key, "")
 
 

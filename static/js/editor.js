@@ -1,13 +1,19 @@
 // The flow editor's small behaviours; htmx does the requests, the server renders the HTML.
 //
-// - SortableJS: drag an action from the palette into the steps list (a copy stays in the
-//   palette), or drag a step to reorder; either posts to the server, which answers with the
-//   canvas. Dragging starts only after a few pixels, so a click is still a click.
+// - SortableJS: drag an action from the palette into a list of steps (the flow's, or the
+//   Then/Else of an If/then; a copy stays in the palette), or drag a step within, into, out
+//   of or between branches; either posts the list (parent, branch) and position to the
+//   server, which answers with the canvas. Dragging starts only after a few pixels, so a
+//   click is still a click.
+// - Branches fold (<details>); whether each is open is kept in localStorage per flow and
+//   step, and put back whenever htmx swaps the canvas in.
 // - After a swap, focus goes to the element the server names in data-focus-id.
 // - The variable picker inserts {{ path }} at the cursor of its input.
 // - Key-value rows are added and removed here; the sender checkbox reveals its fields.
 (function () {
   "use strict";
+
+  const FOLDED = "sluice:folded:";
 
   function post(url, values, source) {
     const selected = document.getElementById("selected-step");
@@ -19,41 +25,101 @@
     return Array.prototype.indexOf.call(list.querySelectorAll(":scope > .step-card, :scope > .palette-item"), item);
   }
 
+  function within(root, selector) {
+    const found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    return root.matches && root.matches(selector) ? [root].concat(found) : found;
+  }
+
+  function dropped(list, event) {
+    const urls = document.getElementById("steps").dataset;
+    const values = {
+      parent: list.dataset.parent || "",
+      branch: list.dataset.branch || "",
+      position: String(stepIndex(list, event.item)),
+    };
+    if (event.item.dataset.stepId) {
+      values.step = event.item.dataset.stepId;
+      post(urls.moveUrl, values, list);
+    } else {
+      if (event.clone) htmx.process(event.clone);
+      values.action = event.item.dataset.action;
+      post(urls.addUrl, values, list);
+    }
+  }
+
   function initSortables(root) {
     if (typeof Sortable === "undefined") return;
-    root.querySelectorAll("[data-palette]").forEach(function (list) {
+    within(root, "[data-palette]").forEach(function (list) {
       if (list.dataset.sortableReady) return;
       list.dataset.sortableReady = "1";
       Sortable.create(list, {
         group: { name: "steps", pull: "clone", put: false },
         sort: false,
         forceFallback: true,
+        fallbackOnBody: true,
         fallbackTolerance: 4,
         animation: 120,
       });
     });
-    root.querySelectorAll("[data-sortable]").forEach(function (list) {
+    // Every list of steps, nested ones too, shares the group: steps go anywhere.
+    within(root, "[data-sortable]").forEach(function (list) {
       if (list.dataset.sortableReady) return;
       list.dataset.sortableReady = "1";
       Sortable.create(list, {
-        group: { name: "steps", pull: false, put: true },
-        draggable: ".step-card, .palette-item",
-        filter: ".drop-hint",
+        group: { name: "steps", pull: true, put: true },
+        draggable: ">.step-card, .palette-item",
         forceFallback: true,
+        fallbackOnBody: true,
         fallbackTolerance: 4,
+        swapThreshold: 0.65,
+        emptyInsertThreshold: 12,
         animation: 120,
         onAdd: function (event) {
-          if (event.clone) htmx.process(event.clone);
-          const position = stepIndex(list, event.item);
-          const action = event.item.dataset.action;
-          post(list.dataset.addUrl, { action: action, position: String(position) }, list);
+          dropped(list, event);
         },
         onUpdate: function (event) {
-          const position = stepIndex(list, event.item);
-          post(list.dataset.moveUrl, { step: event.item.dataset.stepId, position: String(position) }, list);
+          dropped(list, event);
         },
       });
     });
+  }
+
+  function restoreFolds(root) {
+    within(root, "details[data-collapse-key]").forEach(function (branch) {
+      try {
+        if (localStorage.getItem(FOLDED + branch.dataset.collapseKey)) branch.open = false;
+      } catch (error) {
+        // Storage may be off (private mode): branches then open on every render.
+      }
+      branch.dataset.foldRestored = "1";
+    });
+  }
+
+  function rememberFold(branch) {
+    try {
+      const key = FOLDED + branch.dataset.collapseKey;
+      if (branch.open) localStorage.removeItem(key);
+      else localStorage.setItem(key, "1");
+    } catch (error) {
+      // As above: nothing to remember with.
+    }
+  }
+
+  // "toggle" does not bubble; capture it on the way down.
+  document.addEventListener(
+    "toggle",
+    function (event) {
+      // A branch fresh from the server toggles open once before its fold is put back.
+      const branch = event.target;
+      if (branch.matches && branch.matches("details[data-fold-restored]")) rememberFold(branch);
+    },
+    true
+  );
+
+  function unfoldAround(element) {
+    for (let branch = element.closest("details:not([open])"); branch; branch = branch.closest("details:not([open])")) {
+      branch.open = true;
+    }
   }
 
   function focusNamed(root) {
@@ -62,6 +128,8 @@
     const target = document.getElementById(holder.dataset.focusId);
     holder.removeAttribute("data-focus-id");
     if (target && !target.disabled) {
+      unfoldAround(target);
+      if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
       target.focus();
     } else {
       const heading = document.getElementById("canvas-heading");
@@ -140,7 +208,8 @@
   });
 
   htmx.onLoad(function (element) {
-    initSortables(element.nodeType === 1 ? element : document);
+    restoreFolds(element.nodeType === 1 ? element : document.body);
+    initSortables(element.nodeType === 1 ? element : document.body);
     focusNamed(element.nodeType === 1 ? element : document.body);
   });
 })();
