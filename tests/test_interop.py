@@ -312,3 +312,13 @@ def test_validate_accepts_every_corpus_flow_except_unsupported_steps(db):
             or "Choose a connection" in p.message
             for p in problems
         ), path
+
+
+def test_the_editor_marks_an_unsupported_step_and_shows_it_as_it_came(vendors, editor_client):
+    flow = import_file(CORPUS / "flows" / "mixed-integrations.json")
+    page = editor_client.get(f"/flows/{flow.pk}/edit/").content.decode()
+    assert "Not supported yet: HTTP/SEND_REQUEST" in page
+    assert "Not supported yet: TWILIO/SEND_SMS" in page  # inside a branch too
+    inspector = editor_client.get(f"/flows/{flow.pk}/edit/?step=call_crm").content.decode()
+    assert "Sluice does not support HTTP/SEND_REQUEST yet" in inspector
+    assert "https://crm.example.com/hooks/signup" in inspector

@@ -110,8 +110,8 @@ def inspector_context(flow: Flow, step: dict, problems: list[Problem], extra: di
     action = action_of(step)
     step_id = str(step["id"])
     params = step.get("params") or {}
-    if action is None:
-        return {"step": step, "action": None}
+    if action is None:  # not supported yet: shown as it came, never changed here
+        return {"step": step, "action": None, "kept_json": pretty_json(step)}
     mine = [p for p in problems if p.step_id == step_id]
     fields = field_views(action, params, mine, extra.get("typed"), extra.get("json_errors"))
     shown = previews.preview_in_flow(flow, step_id, action, params)

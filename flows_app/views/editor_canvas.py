@@ -100,7 +100,9 @@ class _Cards:
         card = StepCard(
             id=step_id,
             name=_display_name(step),
-            action_label=action.label if action else f"Unknown {step.get('action')}",
+            action_label=action.label
+            if action
+            else f"Not supported yet: {step.get('type')}/{step.get('action')}",
             position=position,
             problems=self.by_step.get(step_id) or self.by_step.get(f"step {self.number}", []),
             readers=drafts.references_to(self.definition, step_id),
