@@ -68,3 +68,18 @@ def sign_in(page, email, password):
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def fill_inspector(page, values: dict) -> None:
+    """Type or choose each value in the inspector's field (CSS selector → value), then wait
+    until the form says it saved them."""
+    from playwright.sync_api import expect
+
+    for selector, value in values.items():
+        field = page.locator(selector)
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+        field.dispatch_event("change")
+    expect(page.locator("#save-status")).to_have_text("Saved.")

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from flows_app.models import Flow, Run
 from flows_app.services import create_flow
-from tests.browser import screenshot, sign_in
+from tests.browser import fill_inspector, screenshot, sign_in
 from tests.conftest import PASSWORD
 from tests.flow_helpers import auth0_connection, phone_provider
 from tests.standins.auth0 import new_user
@@ -83,14 +83,7 @@ def configure(page, card_index, values):
     card.locator(".step-select").click()
     expect(card).to_have_class(re.compile("is-selected"))
     page.locator("#save-status").evaluate("status => { status.textContent = ''; }")
-    for selector, value in values.items():
-        field = page.locator(selector)
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-        field.dispatch_event("change")
-    expect(page.locator("#save-status")).to_have_text("Saved.")
+    fill_inspector(page, values)
 
 
 def test_an_editor_builds_a_flow_by_dragging_then_previews_publishes_and_runs_it(

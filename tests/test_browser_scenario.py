@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from flows_app.models import Flow, Run
 from flows_app.services import create_flow
 from flows_app.tasks import sweep_runs
-from tests.browser import screenshot, sign_in
+from tests.browser import fill_inspector, screenshot, sign_in
 from tests.conftest import PASSWORD
 from tests.flow_helpers import auth0_connection, email_provider
 from tests.standins.auth0 import new_user
@@ -58,17 +58,6 @@ def inspect(page, step_id):
     page.locator(f"#select-{step_id}").click()
     expect(page.locator("#inspector:not([data-old]) #step-id")).to_have_value(step_id)
     page.locator("#save-status").evaluate("status => { status.textContent = ''; }")
-
-
-def fill(page, values: dict):
-    for selector, value in values.items():
-        field = page.locator(selector)
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-        field.dispatch_event("change")
-    expect(page.locator("#save-status")).to_have_text("Saved.")
 
 
 def fill_rows(page, field_id, rows: dict):
@@ -132,7 +121,9 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
 
     # The settings, in the inspector.
     inspect(page, get)
-    fill(page, {"#in-connection_id": str(tenant.pk), "#in-user_id": "{{ context.user.user_id }}"})
+    fill_inspector(
+        page, {"#in-connection_id": str(tenant.pk), "#in-user_id": "{{ context.user.user_id }}"}
+    )
     inspect(page, check)
     root = page.locator(".cond-root")
     root.locator(":scope > .cond-tools").get_by_role("button", name="Add condition").click()
@@ -148,12 +139,12 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
     inspect(page, free)
     fill_rows(page, "in-vars", {"tier": "free"})
     inspect(page, plan)
-    fill(page, {"#in-input": "{{ vars.tier }}", "#in-fallback": "Sluice"})
+    fill_inspector(page, {"#in-input": "{{ vars.tier }}", "#in-fallback": "Sluice"})
     fill_rows(page, "in-cases", {"pro": "Sluice Pro", "free": "Sluice Free"})
     inspect(page, pause)
-    fill(page, {"#in-number": "1", "#in-units": "SECONDS"})
+    fill_inspector(page, {"#in-number": "1", "#in-units": "SECONDS"})
     inspect(page, mail)
-    fill(
+    fill_inspector(
         page,
         {
             "#in-to": f"{{{{ actions.{get}.email }}}}",

@@ -175,12 +175,7 @@ def test_a_cancelled_queued_run_never_starts(workers, mail):
 
 
 def test_a_delay_outlives_a_worker_restart_and_holds_no_worker_while_waiting(workers, mail):
-    pause = {
-        "id": "pause",
-        "type": "FLOW",
-        "action": "DELAY_FLOW",
-        "params": {"number": 3, "units": "SECONDS"},
-    }
+    pause = delay_step(3)
     flow = flow_of(mail_step("before", "a@example.com"), pause, mail_step("after", "b@example.com"))
     mail.slow_seconds = 0
     workers.start()
@@ -207,12 +202,7 @@ def test_a_delay_outlives_a_worker_restart_and_holds_no_worker_while_waiting(wor
 
 
 def test_a_short_delay_ends_on_time_without_waiting_for_the_sweep(workers, mail):
-    pause = {
-        "id": "pause",
-        "type": "FLOW",
-        "action": "DELAY_FLOW",
-        "params": {"number": 2, "units": "SECONDS"},
-    }
+    pause = delay_step(2)
     mail.slow_seconds = 0
     workers.start()
     [run] = queue(flow_of(pause, mail_step("after", "b@example.com")))
@@ -220,3 +210,12 @@ def test_a_short_delay_ends_on_time_without_waiting_for_the_sweep(workers, mail)
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED, run.error
     assert 2 <= (run.finished_at - run.started_at).total_seconds() < 10
+
+
+def delay_step(seconds: int) -> dict:
+    return {
+        "id": "pause",
+        "type": "FLOW",
+        "action": "DELAY_FLOW",
+        "params": {"number": seconds, "units": "SECONDS"},
+    }
