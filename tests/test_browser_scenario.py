@@ -18,6 +18,7 @@ from tests.flow_helpers import auth0_connection, email_provider
 from tests.standins.auth0 import new_user
 from tests.test_browser_branches import branch, saved
 from tests.test_browser_editor import drag
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.browser
 PRO = {"context": {"user": {"user_id": "auth0|pro"}}}
@@ -78,8 +79,10 @@ def run_test(page, data) -> Run:
     expect(page.get_by_text("Test data saved")).to_be_visible()
     before = set(Run.objects.values_list("pk", flat=True))
     page.get_by_role("button", name="Run test").click()
-    expect(page.locator("#test-run .run-status-line")).to_contain_text("Waiting")
+    assert wait_until(lambda: Run.objects.exclude(pk__in=before).exists(), timeout=10)
     [run] = Run.objects.exclude(pk__in=before)
+    expect(page.locator(f"#test-run a[href='/runs/{run.pk}/']").first).to_be_visible()
+    expect(page.locator("#test-run .run-status-line")).to_contain_text("Waiting")
     time.sleep(1.1)
     sweep_runs()  # what the scheduled sweep does once the delay is over
     run.refresh_from_db()

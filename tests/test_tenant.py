@@ -371,7 +371,7 @@ def test_the_command_line_exits_3_and_says_why_on_stderr(flows_api, auth0_standi
     flows_api.add_vault_connection("Reader", "AUTH0")
     definition = {"schema_version": 1, "actions": onboarding_actions(reader.pk)}
     create_flow(name="New one", definition=definition)
-    argv = ["manage.py", "flows", "push", "--connection", "Reader", "New one"]
+    argv = ["manage.py", "flows", "--skip-checks", "push", "--connection", "Reader", "New one"]
     with pytest.raises(SystemExit) as exited:
         FlowsCommand().run_from_argv(argv)
     assert exited.value.code == 3

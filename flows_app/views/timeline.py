@@ -363,7 +363,7 @@ def _decorate_variables(run: Run, records: list[StepRun]) -> None:
             continue
         record.variables = [  # type: ignore[attr-defined]
             Variable(name, compact_json(value), _change(before, name, value))
-            for name, value in record.vars.items()
+            for name, value in sorted(record.vars.items())
         ]
         before = record.vars
 
