@@ -44,6 +44,7 @@ from vault_app import crypto
 from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
+WAKE_SLACK = 2.0  # seconds a delay may be ended early by the worker sleeping out the rest
 
 
 class Stop(NamedTuple):
@@ -227,10 +228,14 @@ def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
 
 
 def _wake(execution: _Execution, record: StepRun) -> Ending | None:
-    """A delay the run slept in: done when its time has come, else sleep on."""
+    """A delay the run slept in: done when its time has come, else sleep on. Woken at most
+    ``WAKE_SLACK`` seconds early, the worker waits out the rest itself."""
     until = _until(record)
-    if until and until > timezone.now():
+    left = (until - timezone.now()).total_seconds() if until else 0.0
+    if left > WAKE_SLACK:
         return Ending(Run.Status.WAITING, resume_at=until)
+    if left > 0:
+        time.sleep(left)
     record.status = StepRun.Status.SUCCEEDED
     record.output = {}
     record.finished_at = timezone.now()

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows_app import events
-from flows_app.engine import Stop, execute
+from flows_app.engine import WAKE_SLACK, Stop, execute
 from flows_app.models import Run
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def wake_later(run: Run) -> None:
         return
     seconds = (run.resume_at - timezone.now()).total_seconds()
     if seconds <= COUNTDOWN_LIMIT:
-        execute_run.apply_async((run.pk,), countdown=max(0.0, seconds))
+        execute_run.apply_async((run.pk,), countdown=max(0.0, seconds + 0.1))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -63,8 +63,9 @@ def execute_run(run_id: int) -> None:
 
 
 def claim(run_id: int) -> Run | None:
-    """Take a queued run, a waiting one whose delay is over, or a running one whose worker
-    fell silent, with one conditional UPDATE.
+    """Take a queued run, a waiting one whose delay is over (or ends within ``WAKE_SLACK``
+    seconds: a countdown may fire a little early), or a running one whose worker fell
+    silent, with one conditional UPDATE.
 
     Only one worker's UPDATE matches, so a message delivered twice never runs a flow twice at
     the same time.
@@ -73,7 +74,7 @@ def claim(run_id: int) -> Run | None:
     stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
     claimable = (
         Q(status=Run.Status.QUEUED)
-        | Q(status=Run.Status.WAITING, resume_at__lte=now)
+        | Q(status=Run.Status.WAITING, resume_at__lte=now + timedelta(seconds=WAKE_SLACK))
         | Q(status=Run.Status.RUNNING, heartbeat_at__lt=stale)
     )
     taken = Run.objects.filter(claimable, pk=run_id).update(

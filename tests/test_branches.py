@@ -399,3 +399,16 @@ def test_masked_outputs_kept_for_resume_follow_a_vault_key_rotation(db, settings
     done = execute(tasks.claim(run.pk))
     assert done.status == Run.Status.SUCCEEDED, done.error
     assert records(done)["use"].output == {"seen": "x9"}
+
+
+def test_a_wake_up_that_comes_a_little_early_still_ends_the_delay(db):
+    flow = create_flow(
+        name="Early", definition={"schema_version": 1, "actions": [delay("d", 1), echo("x", 1)]}
+    )
+    run = execute(create_run(flow, trigger=Run.Trigger.TEST, input={}, draft=True))
+    assert run.status == Run.Status.WAITING
+    claimed = tasks.claim(run.pk)  # a countdown that fired before the delay's end
+    assert claimed is not None
+    done = execute(claimed)
+    assert done.status == Run.Status.SUCCEEDED, done.error
+    assert done.finished_at >= run.resume_at

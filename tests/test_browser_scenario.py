@@ -83,7 +83,7 @@ def run_test(page, data) -> Run:
     [run] = Run.objects.exclude(pk__in=before)
     expect(page.locator(f"#test-run a[href='/runs/{run.pk}/']").first).to_be_visible()
     expect(page.locator("#test-run .run-status-line")).to_contain_text("Waiting")
-    time.sleep(1.1)
+    time.sleep(3.1)
     sweep_runs()  # what the scheduled sweep does once the delay is over
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED, run.error
@@ -145,7 +145,7 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
     fill_inspector(page, {"#in-input": "{{ vars.tier }}", "#in-fallback": "Sluice"})
     fill_rows(page, "in-cases", {"pro": "Sluice Pro", "free": "Sluice Free"})
     inspect(page, pause)
-    fill_inspector(page, {"#in-number": "1", "#in-units": "SECONDS"})
+    fill_inspector(page, {"#in-number": "3", "#in-units": "SECONDS"})
     inspect(page, mail)
     fill_inspector(
         page,
