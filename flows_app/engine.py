@@ -80,6 +80,7 @@ class _Execution:
         self.outputs: dict[str, Any] = {}
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+        self.masked_vars: set[str] = set()  # the variables a masked step stored last
         self.records = {record.step_id: record for record in run.steps.all()}
         self.positions: dict[str, int] = {}
         for position, placed in enumerate(walk(run.definition)):
@@ -107,6 +108,11 @@ class _Execution:
 
     def redact(self, value: Any) -> Any:
         return redact(value, self.secrets)
+
+    def note_stored(self, stored: Any, *, masked: bool) -> None:
+        """Remember which variables a masked step stored last, to show them masked."""
+        names = set(stored) if isinstance(stored, dict) else set()
+        self.masked_vars = self.masked_vars | names if masked else self.masked_vars - names
 
 
 def execute(
@@ -219,7 +225,8 @@ def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     if done.status == StepRun.Status.SUCCEEDED:
         output = _unseal(done) if done.sealed_output else done.output
         execution.outputs[done.step_id] = output
-        _apply_effect(execution, action_of(step), output, resumed=True)
+        if _apply_effect(execution, action_of(step), output, resumed=True):
+            execution.note_stored(output, masked=step.get("mask_output") is True)
         return True
     if done.status == StepRun.Status.FAILED and may_fail(step):
         execution.outputs[done.step_id] = error_output(done)
@@ -341,8 +348,8 @@ def _perform(
         return _fail(execution, record, name, f"Internal error: {exc.__class__.__name__}", started)
     execution.outputs[record.step_id] = outcome.output
     if _apply_effect(execution, action, outcome.output):
-        record.vars = _mask_values(execution.vars, outcome.output) if masked else execution.vars
-        record.vars = execution.redact(record.vars)
+        execution.note_stored(outcome.output, masked=masked)
+        record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
     record.sealed_output = _seal(outcome.output) if masked else ""
@@ -379,9 +386,8 @@ def _mask_operands(node: dict) -> dict:
     return masked
 
 
-def _mask_values(variables: dict, stored: Any) -> dict:
-    """The variables with those a masked step stored masked."""
-    hidden = set(stored) if isinstance(stored, dict) else set()
+def _mask_values(variables: dict, hidden: set[str]) -> dict:
+    """The variables, those that a masked step stored last masked."""
     return {name: MASK if name in hidden else value for name, value in variables.items()}
 
 

@@ -412,3 +412,18 @@ def test_a_wake_up_that_comes_a_little_early_still_ends_the_delay(db):
     done = execute(claimed)
     assert done.status == Run.Status.SUCCEEDED, done.error
     assert done.finished_at >= run.resume_at
+
+
+def test_a_masked_variable_stays_masked_in_the_variables_shown_after_later_steps(db):
+    secret = {**store("secret", code="{{ vars.given }}"), "mask_output": True}
+    run = run_steps(
+        secret,
+        store("later", other=1),
+        store("again", code="public"),
+        input={"vars": {"given": "s3cr3t-42"}},
+    )
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    found = records(run)
+    assert found["secret"].vars["code"] == MASK
+    assert found["later"].vars == {"given": "s3cr3t-42", "code": MASK, "other": 1}
+    assert found["again"].vars["code"] == "public"  # stored in the open, shown in the open
