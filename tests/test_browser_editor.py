@@ -64,6 +64,13 @@ def palette(page, action):
     return page.locator(f".palette [data-action='AUTH0/{action}']")
 
 
+def settled(page):
+    """Wait until the last edit's answers are in and focus has gone where they said: a key
+    pressed before that may land on an element about to be replaced."""
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#canvas:not([data-focus-id])")).to_have_count(1)
+
+
 def step_ids(flow):
     flow.refresh_from_db()
     return [s["id"] for s in flow.draft["actions"]]
@@ -162,6 +169,7 @@ def test_the_same_flow_built_with_the_keyboard_only(page_factory, admin_user, em
         page.get_by_role("button", name=f"Add {label}", exact=True).focus()
         page.keyboard.press("Enter")
         expect(cards(page).filter(has_text=label)).to_have_count(1)
+        settled(page)
     first, sms, api = step_ids(empty_flow)
     # Each Add went after the step it had just added (the selected one).
     assert [s["action"] for s in Flow.objects.get().draft["actions"]] == [
