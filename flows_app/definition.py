@@ -128,6 +128,17 @@ def unsupported_message(step: Mapping[str, Any]) -> str:
     )
 
 
+def connection_kind(step: Any) -> str | None:
+    """The vault connection kind that a supported step's ``params.connection_id`` names;
+    None for a step without one, and for a step Sluice does not support (kept as it came)."""
+    action = action_of(step) if isinstance(step, Mapping) else None
+    spec = action.input("connection_id") if action else None
+    params = step.get("params") if spec else None
+    if not isinstance(params, dict) or "connection_id" not in params:
+        return None
+    return spec.connection_kind if spec else None
+
+
 def connection_ids(definition: Mapping[str, Any]) -> set[int]:
     """The vault connections a definition refers to."""
     found = set()

@@ -82,20 +82,18 @@ class _Execution:
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.masked_vars: set[str] = set()  # the variables a masked step stored last
         self.records = {record.step_id: record for record in run.steps.all()}
+        # Each step's id and place in reading order; one without an id is named by its place.
+        self.ids: dict[int, str] = {}
         self.positions: dict[str, int] = {}
         for position, placed in enumerate(walk(run.definition)):
             step = placed.step if isinstance(placed.step, dict) else {}
-            self.positions.setdefault(str(step.get("id") or f"step_{position + 1}"), position)
+            name = str(step.get("id") or f"step_{position + 1}")
+            self.ids[id(placed.step)] = name
+            self.positions.setdefault(name, position)
         self.http = outbound_http()
 
     def step_id(self, step: dict) -> str:
-        """The step's id; a step without one is named by its place, as validation does."""
-        if step.get("id"):
-            return str(step["id"])
-        position = next(
-            (i for i, placed in enumerate(walk(self.run.definition)) if placed.step is step), 0
-        )
-        return f"step_{position + 1}"
+        return self.ids.get(id(step)) or str(step.get("id") or "step")
 
     def scope(self) -> dict[str, Any]:
         data = self.run.input if isinstance(self.run.input, dict) else {}

@@ -39,6 +39,7 @@ from flows_app.definition import (
     Problem,
     action_of,
     all_steps,
+    connection_kind,
     steps_of,
     unsupported_message,
 )
@@ -71,10 +72,8 @@ def export_document(
     names = dict(Connection.objects.values_list("pk", "name"))
     actions = copy.deepcopy(steps_of(definition if definition is not None else flow.draft))
     for step in all_steps({"actions": actions}):
-        params = step.get("params")
-        action = action_of(step)  # an unsupported step is kept exactly as it came
-        declared = action is not None and action.input("connection_id") is not None
-        if declared and isinstance(params, dict) and "connection_id" in params:
+        if connection_kind(step):  # an unsupported step is kept exactly as it came
+            params = step["params"]
             found = names.get(_int_or_none(params["connection_id"]) or 0)
             params["connection_id"] = found or params["connection_id"]
     if format == AUTH0:
@@ -108,10 +107,14 @@ def auth0_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
 
 
+@cache
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(auth0_schema())
+
+
 def schema_problems(document: Any) -> list[str]:
     """Where a document breaks the Auth0 flow schema, key by key; [] when it fits."""
-    validator = jsonschema.Draft202012Validator(auth0_schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
         for error in errors
@@ -290,11 +293,9 @@ def import_documents(
             if action_of(step) is None:
                 key = f"{step.get('type')}/{step.get('action')}"
                 report.unsupported.append((item.name, str(step.get("id")), key))
-        kept = {unsupported_message(step) for step in all_steps(definition)}
         problems += [
             Problem(f"{item.source}: {p.message}", p.step_id, p.input)
-            for p in problems_of(definition)
-            if p.message not in kept
+            for p in problems_besides_unsupported(definition)
         ]
         if problems:
             continue
@@ -315,6 +316,13 @@ def import_documents(
     return report
 
 
+def problems_besides_unsupported(definition: dict) -> list[Problem]:
+    """A definition's problems, leaving out that some of its steps are not supported yet:
+    such steps travel (import, export, push) exactly as they came."""
+    kept = {unsupported_message(step) for step in all_steps(definition)}
+    return [p for p in problems_of(definition) if p.message not in kept]
+
+
 def _needed_connections(
     incoming: list[Incoming], tenant: dict[str, tuple[str, str]]
 ) -> set[tuple[str, str]]:
@@ -329,14 +337,12 @@ def _needed_connections(
 
 def _connection_ref(step: dict, tenant: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
     """(name, kind) of the vault connection a supported step names, if it names one."""
-    params = step.get("params")
-    action = action_of(step)
-    spec = action.input("connection_id") if action else None
-    if not isinstance(params, dict) or spec is None or "connection_id" not in params:
+    kind = connection_kind(step)
+    if kind is None:
         return None
-    value = str(params.get("connection_id") or "")
+    value = str(step["params"].get("connection_id") or "")
     name = tenant[value][0] if value in tenant else value
-    return (name, str(spec.connection_kind)) if name else None
+    return (name, kind) if name else None
 
 
 def _vault_by_name() -> dict[tuple[str, str], int]:

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 from django.utils.dateparse import parse_datetime
 
-from flows_app.definition import action_of, all_steps
+from flows_app.definition import all_steps, connection_kind
 from flows_app.interop import (
     AUTH0,
     ImportFailed,
@@ -42,10 +42,10 @@ from flows_app.interop import (
     export_document,
     import_documents,
     missing_connections,
+    problems_besides_unsupported,
     schema_problems,
 )
 from flows_app.models import Flow
-from flows_app.services import problems_of
 from vault_app.clients.auth0 import ManagementApiError, ManagementClient
 from vault_app.models import Connection
 
@@ -331,8 +331,7 @@ def push(plan: PushPlan) -> dict[str, Any]:
 def refuse_flow_problems(flow: Flow) -> None:
     """Refuse a draft with problems, as publishing does; steps Sluice does not know go as
     they came, since their problem is only that Sluice cannot run them."""
-    unknown = {step.get("id") for step in all_steps(flow.draft) if action_of(step) is None}
-    problems = [str(p) for p in problems_of(flow.draft) if not (p.step_id and p.step_id in unknown)]
+    problems = [str(p) for p in problems_besides_unsupported(flow.draft)]
     if problems:
         raise PushRefused(["Fix the draft's problems first:", *problems])
 
@@ -341,7 +340,7 @@ def refuse_unnamed_connections(document: dict[str, Any]) -> None:
     problems = [
         f"Step {step.get('id')} has no vault connection; choose one in the editor."
         for step in all_steps(document)
-        if _maps_connection(step) and not _connection_name(step)
+        if connection_kind(step) and not _connection_name(step)
     ]
     if problems:
         raise PushRefused(problems)
@@ -391,7 +390,7 @@ def comparable(tenant_flow: dict[str, Any], vault: list[TenantConnection]) -> di
         "actions": copy.deepcopy(tenant_flow.get("actions") or []),
     }
     for step in all_steps(document):
-        value = step["params"].get("connection_id") if _maps_connection(step) else None
+        value = step["params"].get("connection_id") if connection_kind(step) else None
         if isinstance(value, str) and value in names:
             step["params"]["connection_id"] = names[value]
     return document
@@ -404,7 +403,7 @@ def with_tenant_ids(
     mapped = copy.deepcopy(document)
     unplaced: dict[str, list[str]] = {}
     for step in all_steps(mapped):
-        if not _maps_connection(step):
+        if not connection_kind(step):
             continue
         name, app_id = _connection_name(step), str(step.get("type"))
         found = _tenant_connection(vault, name, app_id)
@@ -438,19 +437,6 @@ def _tenant_connection(
 
 def _unplaced_message(why: str, steps: list[str]) -> str:
     return f"{why} (used by {', '.join(steps)})."
-
-
-def _maps_connection(step: Any) -> bool:
-    """Whether the step names a vault connection that Sluice maps; a step Sluice does not
-    support keeps its connection_id exactly as it came, as export_document does."""
-    action = action_of(step) if isinstance(step, dict) else None
-    params = step.get("params") if isinstance(step, dict) else None
-    return bool(
-        action
-        and action.input("connection_id")
-        and isinstance(params, dict)
-        and "connection_id" in params
-    )
 
 
 def _connection_name(step: dict[str, Any]) -> str:

@@ -150,12 +150,8 @@ def page_context(
         into=into,
         versions=_versions(flow),
         test_data_text=pretty_json(flow.test_data or {k: {} for k in TEST_DATA_KEYS}),
-        **run_context(_latest_test_run(flow)),
+        **run_context(previews.latest_test_run(flow)),
     )
-
-
-def _latest_test_run(flow: Flow) -> Run | None:
-    return flow.runs.filter(trigger=Run.Trigger.TEST).order_by("-created_at", "-id").first()
 
 
 def render_partials(
