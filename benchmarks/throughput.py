@@ -6,6 +6,11 @@ embedded SQLite broker or on Redis. The database is a fresh SQLite file either w
 
 Run from the repository root:
     .venv/bin/python -m benchmarks.throughput [runs] [embedded|redis]
+
+The production-like modes (daphne, PostgreSQL, Redis, runs started over HTTP) are in
+benchmarks.api_load:
+    .venv/bin/python -m benchmarks.throughput push [runs] [workers]
+    .venv/bin/python -m benchmarks.throughput wait|poll [clients] [seconds] [workers]
 """
 
 import os
@@ -14,14 +19,15 @@ import sys
 import tempfile
 
 from benchmarks.django_setup import setup_django
-from benchmarks.engine import create_user
 
-RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+API_MODES = ("push", "wait", "poll")
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] not in API_MODES else 100
 BROKER = sys.argv[2] if len(sys.argv) > 2 else "embedded"
 REDIS_URL = os.environ.get("SLUICE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def build_flow(standin):
+    from benchmarks.engine import create_user
     from flows_app.services import create_flow
     from tests.flow_helpers import auth0_connection, step
 
@@ -108,4 +114,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] in API_MODES:
+        from benchmarks import api_load
+
+        api_load.main(sys.argv[1:])
+    else:
+        main()

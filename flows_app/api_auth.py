@@ -10,6 +10,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 TOKEN_PREFIX = "slt_"
 PREFIX_LENGTH = 12
 MAX_TOKEN_LENGTH = 200
+# "Last used" is shown to the minute; writing it on every request would cost a query each.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 TokenView = Callable[..., HttpResponse]
 
@@ -78,8 +81,10 @@ def token_of(request: HttpRequest) -> FlowToken | None:
         return None
     if not record.active:
         return None
-    record.last_used_at = timezone.now()
-    FlowToken.objects.filter(pk=record.pk).update(last_used_at=record.last_used_at)
+    now = timezone.now()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_PRECISION:
+        record.last_used_at = now
+        FlowToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record
 
 
@@ -111,19 +116,31 @@ def bearer_api(*methods: str) -> Callable[[TokenView], TokenView]:
     def decorator(view: TokenView) -> TokenView:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in methods:
-                response = api_error(
-                    405, "method_not_allowed", f"Use {' or '.join(methods)} on this URL."
-                )
-                response["Allow"] = ", ".join(methods)
-                return response
-            if not request.headers.get("Authorization"):
-                return unauthorized("Send a flow token: Authorization: Bearer slt_…", invalid=False)
-            token = token_of(request)
-            if token is None:
-                return unauthorized("The token is unknown or has been revoked.", invalid=True)
+            token = authenticate(request, methods)
+            if isinstance(token, HttpResponse):
+                return token
             return no_store(view(request, token, *args, **kwargs))
 
-        return csrf_exempt(login_not_required(wrapper))
+        return api_view(wrapper)
 
     return decorator
+
+
+def api_view[V: Callable](view: V) -> V:
+    """No session sign-in and no CSRF check: the API authenticates with its tokens."""
+    return csrf_exempt(login_not_required(view))
+
+
+def authenticate(request: HttpRequest, methods: tuple[str, ...]) -> FlowToken | HttpResponse:
+    """The request's active token, or the answer refusing it: 405 for another method, 401
+    without an active token."""
+    if request.method not in methods:
+        response = api_error(405, "method_not_allowed", f"Use {' or '.join(methods)} on this URL.")
+        response["Allow"] = ", ".join(methods)
+        return response
+    if not request.headers.get("Authorization"):
+        return unauthorized("Send a flow token: Authorization: Bearer slt_…", invalid=False)
+    token = token_of(request)
+    if token is None:
+        return unauthorized("The token is unknown or has been revoked.", invalid=True)
+    return token

@@ -39,7 +39,7 @@ from flows_app.actions.base import StepContext, StepFailed
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
-from flows_app.redaction import MASK, redact, vault_secrets
+from flows_app.redaction import MASK, redact, run_connections, vault_secrets
 from vault_app import crypto
 from vault_app.kinds.base import outbound_http
 
@@ -71,17 +71,20 @@ class _Execution:
         on_progress: ProgressCallback | None,
         should_stop,
         step_timeout: float | None = None,
+        fresh: bool = False,
     ):
         self.run = run
         self.step_timeout = step_timeout
         self.on_progress = on_progress or (lambda run, step: None)
         self.should_stop = should_stop or (lambda run: None)
-        self.secrets = vault_secrets(run.definition)
+        self.connections = run_connections(run.definition)
+        self.secrets = vault_secrets(self.connections.values())
         self.outputs: dict[str, Any] = {}
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.masked_vars: set[str] = set()  # the variables a masked step stored last
-        self.records = {record.step_id: record for record in run.steps.all()}
+        records = [] if fresh else run.steps.all()
+        self.records = {record.step_id: record for record in records}
         # Each step's id and place in reading order; one without an id is named by its place.
         self.ids: dict[int, str] = {}
         self.positions: dict[str, int] = {}
@@ -127,7 +130,8 @@ def execute(
     takes longer (only where the process can take a timer signal: the main thread, as in a
     Celery worker's pool process).
     """
-    execution = _Execution(run, on_progress, should_stop, step_timeout)
+    fresh = run.started_at is None  # never started: no step records to resume from
+    execution = _Execution(run, on_progress, should_stop, step_timeout, fresh)
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
@@ -298,7 +302,7 @@ def _finish(execution: _Execution, ending: Ending) -> Run:
 def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     """Run one step; return its record and the run's error message if it failed, else ''."""
     step_id = execution.step_id(step)
-    record = _start_record(execution, step_id, step)
+    record = _new_record(execution, step_id, step)
     action = action_of(step)
     name = step.get("alias") or (action.label if action else step_id)
     if action is None:
@@ -313,7 +317,7 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     shown = _rendered_params(action, step) if masked else rendered.values
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
-    record.save(update_fields=["inputs", "warnings"])
+    record.save()  # before the side effect: a crash leaves the step "running"
     execution.on_progress(execution.run, record)
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
@@ -329,7 +333,12 @@ def _perform(
 ) -> str:
     """Call the action (the side effect) and record what came of it."""
     started = time.monotonic()
-    context = StepContext(step_id=record.step_id, run_id=execution.run.pk, http=execution.http)
+    context = StepContext(
+        step_id=record.step_id,
+        run_id=execution.run.pk,
+        http=execution.http,
+        connections=execution.connections,
+    )
     try:
         with _deadline(execution.step_timeout):
             outcome = action.run(values, context)
@@ -420,8 +429,9 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _start_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
-    """Write the step's record before anything happens; an interrupted one starts anew."""
+def _new_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
+    """The step's record, running; an interrupted one starts anew. The caller saves it
+    once its inputs are rendered, before the side effect."""
     record = execution.records.get(step_id) or StepRun(run=execution.run, step_id=step_id)
     execution.records[step_id] = record
     record.position = execution.positions.get(step_id, 0)
@@ -431,7 +441,6 @@ def _start_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
     record.http_status, record.warnings, record.detail, record.vars = None, [], None, None
     record.sealed_output = ""
     record.started_at, record.finished_at, record.duration_ms = timezone.now(), None, None
-    record.save()
     return record
 
 

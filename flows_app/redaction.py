@@ -3,6 +3,8 @@
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Q
+
 from flows_app.definition import connection_ids
 from vault_app.crypto import VaultKeyError
 from vault_app.models import Connection, Provider
@@ -24,11 +26,17 @@ SENSITIVE_KEYS = {
 }
 
 
-def vault_secrets(definition: dict) -> set[str]:
-    """The secret values of every connection a definition uses, providers included."""
-    ids = connection_ids(definition) | set(Provider.objects.values_list("connection", flat=True))
+def run_connections(definition: dict) -> dict[int, Connection]:
+    """Every connection a definition uses and the providers, by id, in one query."""
+    chosen = Provider.objects.values("connection")
+    wanted = Q(pk__in=connection_ids(definition)) | Q(pk__in=chosen)
+    return {connection.pk: connection for connection in Connection.objects.filter(wanted)}
+
+
+def vault_secrets(connections: Iterable[Connection]) -> set[str]:
+    """The secret values of these connections."""
     found: set[str] = set()
-    for connection in Connection.objects.filter(pk__in=ids):
+    for connection in connections:
         try:
             found |= {value for value in connection.secrets().values() if value}
         except VaultKeyError:

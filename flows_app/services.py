@@ -34,6 +34,23 @@ def problems_of(definition: Any) -> list[Problem]:
     return validate(definition, connection_kinds=connection_kinds())
 
 
+_sound_versions: set[int] = set()  # published versions this process found without problems
+
+
+def version_problems(version: FlowVersion) -> list[Problem]:
+    """A published version's problems. A version never changes, so once a process finds it
+    sound it does not check again for every run; one with problems is checked each time
+    (an admin may fix what it lacks, such as a connection)."""
+    if version.pk in _sound_versions:
+        return []
+    problems = problems_of(version.definition)
+    if not problems:
+        if len(_sound_versions) > 10_000:
+            _sound_versions.clear()
+        _sound_versions.add(version.pk)
+    return problems
+
+
 @transaction.atomic
 def create_flow(*, name: str, owner=None, definition=None, test_data=None, description="") -> Flow:
     flow = Flow.objects.create(
@@ -120,12 +137,19 @@ def publish_flow(flow: Flow, user=None) -> FlowVersion:
 
 
 def create_run(
-    flow: Flow, *, trigger: str, input: dict | None = None, user=None, draft: bool = False
+    flow: Flow,
+    *,
+    trigger: str,
+    input: dict | None = None,
+    user=None,
+    draft: bool = False,
+    version: FlowVersion | None = None,
 ) -> Run:
-    """Queue a run of the latest published version, or of the draft when asked or unpublished."""
-    version = None if draft else flow.latest_version()
+    """Queue a run of ``version``, else of the latest published version, or of the draft
+    when asked or unpublished."""
+    version = version or (None if draft else flow.latest_version())
     definition = version.definition if version else flow.draft
-    problems = problems_of(definition)
+    problems = version_problems(version) if version else problems_of(definition)
     if problems:
         raise InvalidFlow(problems)
     return Run.objects.create(
@@ -139,13 +163,21 @@ def create_run(
 
 
 def start_run(
-    flow: Flow, *, trigger: str, input: dict | None = None, user=None, draft: bool = False
+    flow: Flow,
+    *,
+    trigger: str,
+    input: dict | None = None,
+    user=None,
+    draft: bool = False,
+    version: FlowVersion | None = None,
 ) -> Run:
     """Queue a run and hand it to a worker once the transaction commits."""
     from flows_app.tasks import enqueue
 
     with transaction.atomic():
-        run = create_run(flow, trigger=trigger, input=input, user=user, draft=draft)
+        run = create_run(
+            flow, trigger=trigger, input=input, user=user, draft=draft, version=version
+        )
         events.run_changed(run)
         transaction.on_commit(lambda: enqueue(run.pk))
     return run

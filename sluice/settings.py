@@ -8,6 +8,7 @@ broker, channel layer and keys from the environment; system checks in
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -85,7 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sluice.middleware.StaticFiles",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,12 +120,22 @@ TEMPLATES = [
 ]
 
 
+DB_POOL_SIZE = env.integer("SLUICE_DB_POOL_SIZE", 10, 1, 500)
+
+
 def _database() -> dict:
     url = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'sluice.sqlite3'}")
     try:
-        database = dict(dj_database_url.parse(url, conn_max_age=0 if not PRODUCTION else 60))
+        database = dict(dj_database_url.parse(url))
     except ValueError as exc:
         raise env.SettingError(f"DATABASE_URL is not a database URL Sluice knows: {exc}") from None
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # A pool per process, in every mode: under ASGI each request runs in a thread of its
+        # own, so persistent connections (CONN_MAX_AGE) would be opened per request anyway.
+        database["OPTIONS"] = {
+            **database.get("OPTIONS", {}),
+            "pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 20},
+        }
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["OPTIONS"] = {
             "timeout": 20,
@@ -188,12 +199,19 @@ SECURE_CSP = {
 
 CHANNEL_LAYER_URL = env.string("SLUICE_CHANNEL_LAYER_URL")
 if CHANNEL_LAYER_URL:
+    # Redis pub/sub: a group_send is one PUBLISH, whoever listens. Live progress only says
+    # "this run changed" (the page then fetches it), so nothing needs keeping for a socket
+    # that was not listening.
+    # Pub/sub channels are not kept apart by Redis database numbers as keys are, so the
+    # database number names them: installations sharing one Redis use different ones.
+    _database_number = urlsplit(CHANNEL_LAYER_URL).path.strip("/") or "0"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py gives up reading after 5 s by default, which is exactly how long the
-            # layer waits for a message: an idle websocket would drop every 5 s.
-            "CONFIG": {"hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}]},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}],
+                "prefix": f"sluice{_database_number}",
+            },
         }
     }
 else:

@@ -87,15 +87,24 @@ class StepContext:
     and ``http``, the run's HTTP client (kept alive across steps) when there is one."""
 
     def __init__(
-        self, *, step_id: str, run_id: int | None = None, http: httpx.Client | None = None
+        self,
+        *,
+        step_id: str,
+        run_id: int | None = None,
+        http: httpx.Client | None = None,
+        connections: dict[int, Connection] | None = None,
     ):
         self.step_id = step_id
         self.run_id = run_id
         self.http = http
+        self.connections = connections or {}  # already read for this run, by id
 
     def connection(self, connection_id: Any, kind: str) -> Connection:
         try:
-            connection = Connection.objects.get(pk=int(connection_id), kind=kind)
+            pk = int(connection_id)
+            connection = self.connections.get(pk) or Connection.objects.get(pk=pk)
+            if connection.kind != kind:
+                raise Connection.DoesNotExist
         except (Connection.DoesNotExist, TypeError, ValueError):
             raise StepFailed(
                 f"The {kind} connection this step uses ({connection_id}) does not exist."

@@ -14,10 +14,12 @@ import json
 import logging
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, reverse
 
-from flows_app.api_auth import api_error, bearer_api
+from flows_app import waiting
+from flows_app.api_auth import api_error, api_view, authenticate, bearer_api, no_store
 from flows_app.definition import Problem
 from flows_app.models import Flow, FlowToken, Run, StepRun
 from flows_app.services import InvalidFlow, start_run
@@ -26,6 +28,7 @@ from flows_app.views.timeline import masked_condition_inputs
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+MAX_WAIT = 60  # seconds a caller may wait for a run's end
 INPUT_KEYS = ("context", "fields", "vars")
 
 
@@ -37,23 +40,40 @@ class BodyTooLarge(Exception):
     pass
 
 
-@bearer_api("POST")
-def start(request: HttpRequest, token: FlowToken, flow_id: int) -> JsonResponse:
-    flow = Flow.objects.filter(pk=flow_id).first()
-    if flow is None:
-        return _not_found("flow")
-    if flow.pk != token.flow_id:
-        return _forbidden("flow")
+@api_view
+async def start(request: HttpRequest, flow_id: int) -> HttpResponse:
+    """Start a run of the flow's latest published version. With ``Prefer: wait=N`` (or
+    ``?wait=N``), answer once the run has ended, if it does within N seconds."""
+    started = await sync_to_async(_start)(request, flow_id)
+    if isinstance(started, HttpResponse):
+        return no_store(started)
+    run, wait = started
+    ended = await waiting.wait_for_end(run.pk, wait)
+    return no_store(await sync_to_async(_waited_answer)(request, run.pk, wait, ended))
+
+
+def _start(request: HttpRequest, flow_id: int) -> HttpResponse | tuple[Run, int]:
+    """Check the token, the wait asked for and the input, and queue the run. Return the 202
+    answer when the caller does not wait, the run and the seconds to wait when it does."""
+    token = authenticate(request, ("POST",))
+    if isinstance(token, HttpResponse):
+        return token
+    if flow_id != token.flow_id:
+        exists = Flow.objects.filter(pk=flow_id).exists()
+        return _forbidden("flow") if exists else _not_found("flow")
+    flow = token.flow
     try:
+        wait = requested_wait(request)
         data = parse_input(read_body(request))
     except BodyTooLarge:
         return api_error(413, "too_large", f"The body is larger than {MAX_BODY} bytes.")
     except BadInput as exc:
         return api_error(400, "invalid_input", str(exc))
-    if flow.latest_version() is None:
+    version = flow.latest_version()
+    if version is None:
         return api_error(409, "not_published", f"The flow {flow.name!r} is not published yet.")
     try:
-        run = start_run(flow, trigger=Run.Trigger.API, input=data, draft=False)
+        run = start_run(flow, trigger=Run.Trigger.API, input=data, version=version)
     except InvalidFlow as exc:
         return api_error(
             422,
@@ -62,6 +82,8 @@ def start(request: HttpRequest, token: FlowToken, flow_id: int) -> JsonResponse:
             problems=[_problem(p) for p in exc.problems],
         )
     log.info("Run %s of flow %s started over the API with token %s.", run.pk, flow.pk, token.pk)
+    if wait:
+        return run, wait
     links = _links(request, run)
     response = JsonResponse(
         {
@@ -69,12 +91,45 @@ def start(request: HttpRequest, token: FlowToken, flow_id: int) -> JsonResponse:
             "status": run.status,
             **links,
             "flow": {"id": flow.pk, "name": flow.name},
-            "version": run.version.number if run.version else None,
+            "version": version.number,
         },
         status=202,
     )
     response["Location"] = links["api_url"]
     return response
+
+
+def _waited_answer(request: HttpRequest, run_id: int, wait: int, ended: bool) -> JsonResponse:
+    """The run as it stands after the wait: 200 once final, 202 while it still runs or
+    sleeps in a Delay."""
+    run = Run.objects.select_related("flow", "version").get(pk=run_id)
+    response = JsonResponse(run_record(request, run), status=200 if run.is_final else 202)
+    response["Preference-Applied"] = f"wait={wait}"
+    if not run.is_final:
+        response["Location"] = _links(request, run)["api_url"]
+    return response
+
+
+def requested_wait(request: HttpRequest) -> int:
+    """The seconds the caller asks to wait for the run's end (0: answer at once), from
+    ``Prefer: wait=N`` (RFC 7240) or, for clients that cannot set headers, ``?wait=N``."""
+    raw = request.GET.get("wait")
+    if raw is None:
+        raw = _preference(request.headers.get("Prefer", ""), "wait")
+    if raw is None:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_WAIT:
+        raise BadInput(f"wait must be a whole number of seconds from 0 to {MAX_WAIT}, not {raw!r}.")
+    return int(raw)
+
+
+def _preference(header: str, name: str) -> str | None:
+    """A preference's value in a Prefer header: ``respond-async, wait=10``."""
+    for preference in header.split(","):
+        key, _, value = preference.split(";")[0].partition("=")
+        if key.strip().lower() == name:
+            return value.strip().strip('"')
+    return None
 
 
 @bearer_api("GET")
@@ -154,6 +209,7 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "resume_at": run.resume_at if run.status == Run.Status.WAITING else None,
         "resumed_at": run.resumed_at,
         "error": run.error,
+        "error_message": _error_message(run, steps),
         "result": run.result,
         "input": run.input,
         "steps": [_step_record(step) for step in steps],
@@ -179,6 +235,16 @@ def _step_record(step: StepRun) -> dict[str, Any]:
         "http_status": step.http_status,
         "warnings": step.warnings,
     }
+
+
+def _error_message(run: Run, steps: list[StepRun]) -> str:
+    """Why the run failed in the words of the step that ended it (a Show error message's
+    text), without the "Step … failed:" the run's ``error`` puts before them."""
+    if run.status != Run.Status.FAILED:
+        return ""
+    failed = [s for s in steps if s.status == StepRun.Status.FAILED and s.finished_at]
+    ending = max(failed, key=lambda s: s.finished_at, default=None)
+    return ending.error if ending and ending.error in run.error else run.error
 
 
 def _updated_at(run: Run, steps: list[StepRun]):

@@ -1,0 +1,238 @@
+"""Run and wait: ``POST /api/flows/<id>/runs`` with ``Prefer: wait=N`` answers with the
+finished run, in-process and through real workers (woken by the channel layer in the
+production pass, by the embedded poller otherwise)."""
+
+import asyncio
+import json
+import logging
+import time
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.core.asgi import get_asgi_application
+from django.test import Client
+
+from flows_app.api_auth import create_token
+from flows_app.models import Run
+from flows_app.services import create_flow, publish_flow
+from sluice.celery import app
+from tests.flow_helpers import email_provider, step
+from tests.run_records import logic
+from tests.workers import Workers, wait_until
+
+ANSWER = logic("answer", "RETURN_JSON", payload={"plan": "{{ fields.plan }}", "ok": True})
+REFUSE = logic("refuse", "ERROR_MESSAGE", message="No {{ fields.plan }} plans today.")
+SLEEP = logic("sleep", "DELAY_FLOW", number=1, units="HOURS")
+
+
+def published(*steps, name="Sign-up check"):
+    flow = create_flow(name=name, definition={"schema_version": 1, "actions": list(steps)})
+    publish_flow(flow)
+    return flow, create_token(flow, name="Sign-up service")[1]
+
+
+def start(flow, token, *, prefer=None, query="", body=None):
+    headers = {"Authorization": f"Bearer {token}"}
+    if prefer is not None:
+        headers["Prefer"] = prefer
+    return Client().post(
+        f"/api/flows/{flow.pk}/runs{query}",
+        json.dumps(body if body is not None else {"fields": {"plan": "gold"}}),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_a_caller_that_waits_gets_the_finished_run_and_its_result(transactional_db):
+    flow, token = published(ANSWER)
+    response = start(flow, token, prefer="respond-async, wait=10")
+    assert response.status_code == 200
+    assert response["Preference-Applied"] == "wait=10"
+    assert "no-store" in response["Cache-Control"]
+    body = response.json()
+    run = Run.objects.get()
+    assert body["id"] == run.pk and body["final"] is True
+    assert body["status"] == "succeeded"
+    assert body["result"] == {"plan": "gold", "ok": True}
+    assert [(s["step_id"], s["status"]) for s in body["steps"]] == [("answer", "succeeded")]
+    assert body == Client().get(f"/api/runs/{run.pk}", headers=auth(token)).json()
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_wait_may_be_asked_in_the_query_by_clients_that_cannot_set_headers(transactional_db):
+    flow, token = published(ANSWER)
+    response = start(flow, token, query="?wait=5")
+    assert response.status_code == 200
+    assert response["Preference-Applied"] == "wait=5"
+    assert response.json()["result"] == {"plan": "gold", "ok": True}
+
+
+def test_a_flow_that_ends_with_an_error_message_answers_with_its_text(transactional_db):
+    flow, token = published(REFUSE)
+    body = start(flow, token, prefer="wait=10").json()
+    assert body["status"] == "failed" and body["final"] is True
+    assert body["error_message"] == "No gold plans today."
+    assert body["error"].endswith("failed: No gold plans today.")
+    assert body["result"] is None
+
+
+def test_without_a_wait_the_answer_is_202_as_before(transactional_db):
+    flow, token = published(ANSWER)
+    for prefer in (None, "wait=0", "respond-async"):
+        response = start(flow, token, prefer=prefer)
+        assert response.status_code == 202
+        assert "Preference-Applied" not in response
+        assert set(response.json()) == {"id", "status", "url", "api_url", "flow", "version"}
+
+
+@pytest.mark.parametrize("wait", ["abc", "-1", "61", "1.5", "3600", "", "١"])
+def test_a_wait_that_is_not_a_whole_number_up_to_60_is_refused(transactional_db, wait):
+    flow, token = published(ANSWER)
+    asked = (start(flow, token, prefer=f"wait={wait}"), start(flow, token, query=f"?wait={wait}"))
+    for response in asked:
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_input"
+        assert "from 0 to 60" in response.json()["message"]
+    assert not Run.objects.exists()
+
+
+def test_a_bad_wait_from_a_caller_without_a_token_is_still_a_401(transactional_db):
+    flow, _ = published(ANSWER)
+    assert start(flow, "slt_" + "x" * 43, prefer="wait=abc").status_code == 401
+
+
+def test_a_run_that_reaches_a_delay_answers_at_once_with_its_waiting_status(transactional_db):
+    flow, token = published(SLEEP, ANSWER)
+    began = time.monotonic()
+    response = start(flow, token, prefer="wait=60")
+    assert time.monotonic() - began < 60, "it waited out the whole wait"
+    assert response.status_code == 202
+    assert response["Preference-Applied"] == "wait=60"
+    body = response.json()
+    assert body["status"] == "waiting" and body["final"] is False
+    assert body["resume_at"] is not None
+    assert response["Location"] == body["api_url"]
+
+
+# Through real workers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def workers(settings):
+    pool = Workers()
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = pool.queue
+    yield pool
+    pool.kill()
+    app.conf.task_default_queue = "sluice"
+
+
+@pytest.fixture
+def mail(smtp_standin):
+    smtp_standin.username = ""
+    smtp_standin.slow_seconds = 4
+    email_provider(smtp_standin)
+    return smtp_standin
+
+
+def mail_step(step_id, to):
+    return step(step_id, "SEND_EMAIL", to=to, subject="Welcome", body="<p>Hi</p>")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_s_run_wakes_the_waiting_caller_when_it_ends(workers, mail):
+    workers.start()
+    flow, token = published(mail_step("welcome", "ada@example.com"), ANSWER)
+    response = start(flow, token, prefer="wait=60")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "succeeded" and body["result"] == {"plan": "gold", "ok": True}
+    assert [s["status"] for s in body["steps"]] == ["succeeded", "succeeded"]
+    assert len(mail.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_still_going_when_the_wait_is_over_answers_202(workers, mail):
+    mail.slow_recipients = {"slow@example.com"}
+    workers.start()
+    flow, token = published(mail_step("slow", "slow@example.com"), ANSWER)
+    response = start(flow, token, prefer="wait=1")
+    assert response.status_code == 202
+    assert response["Preference-Applied"] == "wait=1"
+    body = response.json()
+    assert body["final"] is False and body["status"] in ("queued", "running")
+    assert wait_until(lambda: Run.objects.get(pk=body["id"]).status == "succeeded", timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_that_hangs_up_mid_wait_changes_nothing_for_the_run(workers, mail):
+    mail.slow_recipients = {"slow@example.com"}
+    workers.start()
+    flow, token = published(mail_step("slow", "slow@example.com"), ANSWER)
+    sent = async_to_sync(hang_up_while_waiting)(flow, token)
+    assert not any(m["type"] == "http.response.start" for m in sent)
+    assert wait_until(lambda: Run.objects.filter(status="succeeded").exists(), timeout=60)
+    run = Run.objects.get()
+    assert [s.status for s in run.steps.all()] == ["succeeded", "succeeded"]
+    assert run.result == {"plan": "gold", "ok": True}
+    assert len(mail.messages) == 1
+
+
+async def hang_up_while_waiting(flow, token) -> list[dict]:
+    """Call the ASGI application as a server would, and hang up once the run exists."""
+    hung_up = asyncio.Event()
+    asked = False
+
+    async def receive():
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b'{"fields": {"plan": "gold"}}'}
+        await hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/flows/{flow.pk}/runs",
+        "raw_path": f"/api/flows/{flow.pk}/runs".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"prefer", b"wait=60"),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+    call = asyncio.ensure_future(get_asgi_application()(scope, receive, send))
+    while not await sync_to_async(Run.objects.filter(status="running").exists)():
+        await asyncio.sleep(0.05)
+    hung_up.set()
+    await call
+    return sent
+
+
+def test_every_middleware_runs_async_so_a_waiting_caller_holds_no_thread(caplog, settings):
+    """Django adapts (runs in a thread) any middleware or view that cannot run async; with
+    none adapted, a wait is only an awaiting coroutine."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.DEBUG = True  # Django names what it adapts only then
+    with caplog.at_level(logging.DEBUG, logger="django.request"):
+        ASGIHandler()
+    adapted = [r.getMessage() for r in caplog.records if "adapted" in r.getMessage()]
+    assert adapted == []
