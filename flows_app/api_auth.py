@@ -94,6 +94,7 @@ def api_error(status: int, error: str, message: str, **extra: Any) -> JsonRespon
 
 def no_store[R: HttpResponse](response: R) -> R:
     add_never_cache_headers(response)
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -133,7 +134,8 @@ def api_view[V: Callable](view: V) -> V:
 
 def authenticate(request: HttpRequest, methods: tuple[str, ...]) -> FlowToken | HttpResponse:
     """The request's active token, or the answer refusing it: 405 for another method, 401
-    without an active token."""
+    without an active token (and a 400 for a host Sluice does not serve)."""
+    request.get_host()  # the API has no CommonMiddleware to check it
     if request.method not in methods:
         response = api_error(405, "method_not_allowed", f"Use {' or '.join(methods)} on this URL.")
         response["Allow"] = ", ".join(methods)

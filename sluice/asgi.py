@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (the API through its own handler, see
+sluice.routing), websockets through Channels."""
 
 import os
 
@@ -15,11 +16,11 @@ from sluice.checks import refuse_unsafe_start  # noqa: E402
 
 refuse_unsafe_start()
 
-from sluice.routing import websocket_urlpatterns  # noqa: E402
+from sluice.routing import http_application, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": http_application(django_application),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -19,8 +19,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, where Django's test client cannot call an async view."""
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("SLUICE_TEST_CHROMIUM") or shutil.which("chromium")

@@ -4,18 +4,20 @@ production pass, by the embedded poller otherwise)."""
 
 import asyncio
 import json
-import logging
+import threading
 import time
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
+from django.db import connections
 from django.test import Client
 
 from flows_app.api_auth import create_token
 from flows_app.models import Run
 from flows_app.services import create_flow, publish_flow
 from sluice.celery import app
+from sluice.routing import http_application
 from tests.flow_helpers import email_provider, step
 from tests.run_records import logic
 from tests.workers import Workers, wait_until
@@ -172,7 +174,7 @@ def test_a_caller_that_hangs_up_mid_wait_changes_nothing_for_the_run(workers, ma
     mail.slow_recipients = {"slow@example.com"}
     workers.start()
     flow, token = published(mail_step("slow", "slow@example.com"), ANSWER)
-    sent = async_to_sync(hang_up_while_waiting)(flow, token)
+    sent = in_a_loop_of_its_own(hang_up_while_waiting, server(), flow, token)
     assert not any(m["type"] == "http.response.start" for m in sent)
     assert wait_until(lambda: Run.objects.filter(status="succeeded").exists(), timeout=60)
     run = Run.objects.get()
@@ -181,7 +183,7 @@ def test_a_caller_that_hangs_up_mid_wait_changes_nothing_for_the_run(workers, ma
     assert len(mail.messages) == 1
 
 
-async def hang_up_while_waiting(flow, token) -> list[dict]:
+async def hang_up_while_waiting(application, flow, token) -> list[dict]:
     """Call the ASGI application as a server would, and hang up once the run exists."""
     hung_up = asyncio.Event()
     asked = False
@@ -199,7 +201,44 @@ async def hang_up_while_waiting(flow, token) -> list[dict]:
     async def send(message):
         sent.append(message)
 
-    scope = {
+    call = asyncio.ensure_future(application(scope_of(flow, token, wait=60), receive, send))
+    while not (call.done() or await sync_to_async(Run.objects.filter(status="running").exists)()):
+        await asyncio.sleep(0.05)
+    hung_up.set()
+    await call
+    return sent
+
+
+def in_a_loop_of_its_own(scenario, *args):
+    """Run an async scenario as a server runs it: in an event loop of its own thread, where
+    Django's synchronous work goes to threads of its choosing (from the test's thread,
+    async_to_sync would send it back to this one)."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(scenario(*args))
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the test's thread)
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name="asgi-server")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def server():
+    """What daphne serves (sluice.asgi, without its start-up checks): HTTP through Django,
+    the API through its own handler."""
+    return http_application(get_asgi_application())
+
+
+def scope_of(flow, token, wait: int) -> dict:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -213,26 +252,46 @@ async def hang_up_while_waiting(flow, token) -> list[dict]:
             (b"host", b"testserver"),
             (b"authorization", f"Bearer {token}".encode()),
             (b"content-type", b"application/json"),
-            (b"prefer", b"wait=60"),
+            (b"prefer", f"wait={wait}".encode()),
         ],
         "client": ("127.0.0.1", 40000),
         "server": ("testserver", 80),
     }
-    call = asyncio.ensure_future(get_asgi_application()(scope, receive, send))
-    while not await sync_to_async(Run.objects.filter(status="running").exists)():
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_callers_hold_no_thread_each(settings):
+    """Ten callers wait on runs no worker takes; the process gains no thread per caller (Django's
+    own handler would give each its own, idle until it answers)."""
+    app.conf.task_always_eager = False
+    flow, token = published(ANSWER)
+    answers = in_a_loop_of_its_own(wait_together, server(), flow, token, 10)
+    assert [a["status"] for a in answers] == [202] * 10
+    assert answers[0]["gained"] < 5, f"{answers[0]['gained']} threads for 10 waiting callers"
+
+
+async def wait_together(application, flow, token, callers) -> list[dict]:
+    before = threading.active_count()
+    counted = 0
+
+    async def call() -> dict:
+        statuses: list[int] = []
+
+        async def receive():
+            if not statuses:
+                statuses.append(0)
+                return {"type": "http.request", "body": b"{}"}
+            await asyncio.Event().wait()  # the caller never hangs up
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await application(scope_of(flow, token, wait=3), receive, send)
+        return {"status": statuses[-1], "gained": counted}
+
+    calls = [asyncio.ensure_future(call()) for _ in range(callers)]
+    while await sync_to_async(Run.objects.count)() < callers:
         await asyncio.sleep(0.05)
-    hung_up.set()
-    await call
-    return sent
-
-
-def test_every_middleware_runs_async_so_a_waiting_caller_holds_no_thread(caplog, settings):
-    """Django adapts (runs in a thread) any middleware or view that cannot run async; with
-    none adapted, a wait is only an awaiting coroutine."""
-    from django.core.handlers.asgi import ASGIHandler
-
-    settings.DEBUG = True  # Django names what it adapts only then
-    with caplog.at_level(logging.DEBUG, logger="django.request"):
-        ASGIHandler()
-    adapted = [r.getMessage() for r in caplog.records if "adapted" in r.getMessage()]
-    assert adapted == []
+    counted = threading.active_count() - before
+    return list(await asyncio.gather(*calls))
