@@ -452,7 +452,22 @@ def _fail(execution, record: StepRun, name: str, message: str, started=None) -> 
     return f"Step {record.step_id} ({name}) failed: {message}"
 
 
+# What a step's record gains once the step is over; the rest was written before it ran.
+OUTCOME_FIELDS = (
+    "status",
+    "output",
+    "sealed_output",
+    "detail",
+    "vars",
+    "error",
+    "error_body",
+    "http_status",
+    "finished_at",
+    "duration_ms",
+)
+
+
 def _stamp(record: StepRun, started: float | None) -> None:
     record.finished_at = timezone.now()
     record.duration_ms = round((time.monotonic() - started) * 1000) if started else 0
-    record.save()
+    record.save(update_fields=None if record.pk is None else OUTCOME_FIELDS)

@@ -5,20 +5,21 @@ Only a shared channel layer (``settings.CHANNEL_LAYER_URL``, i.e. Redis) can car
 from a worker process to the web server's websockets; without one the pages poll instead
 and this module sends nothing. A broker hiccup is logged and never fails a run.
 
-Events go out through one event loop per process, kept in a background thread, so the
-layer's Redis connection is opened once and reused, instead of a fresh loop and connection
-for every event. The caller still waits until the event is handed to Redis (at most
-``SEND_TIMEOUT`` seconds), so events arrive in the order they were announced.
+On the shared (Redis pub/sub) layer, events go out over one Redis connection per process,
+both groups in one round trip, instead of a fresh event loop and connection for every
+event. The caller waits until Redis has them (at most ``SEND_TIMEOUT`` seconds), so events
+arrive in the order they were announced.
 """
 
-import asyncio
 import logging
 import os
 import threading
-from collections.abc import Coroutine
 from typing import Any
 
+import redis
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import transaction
 
@@ -56,7 +57,11 @@ def publish(event: dict[str, Any]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        _sender.run(_send(layer, [run_group(event["run"]), RUNS_GROUP], event))
+        groups = [run_group(event["run"]), RUNS_GROUP]
+        if isinstance(layer, RedisPubSubChannelLayer):
+            _publisher.publish(layer, groups, event)
+        else:
+            async_to_sync(_send)(layer, groups, event)
     except Exception:  # noqa: BLE001  (live progress is a nicety; the run must go on)
         log.warning("Could not announce a change of run %s", event.get("run"), exc_info=True)
 
@@ -66,32 +71,43 @@ async def _send(layer, groups: list[str], event: dict[str, Any]) -> None:
         await layer.group_send(group, event)
 
 
-class _Sender:
-    """One event loop per process, in a daemon thread, for the channel layer's sends.
+class _Publisher:
+    """Publish to Channels' Redis pub/sub layer over one connection per process.
 
-    A forked process (a Celery pool process) starts a loop of its own on first use: a loop
-    and its connections cannot cross a fork.
+    The layer's ``group_send`` is a PUBLISH of the serialized message to the group's
+    channel; from synchronous code it would need an event loop and a connection of its
+    own for every event. This sends the same message to both groups in one round trip.
+    A forked process (a Celery pool process) opens its own connection on first use.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: redis.Redis | None = None
         self._pid = 0
 
-    def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
-        try:
-            future.result(timeout=SEND_TIMEOUT)
-        finally:
-            future.cancel()
+    def publish(self, layer: RedisPubSubChannelLayer, groups: list[str], event: dict) -> None:
+        message = layer.serialize(event)
+        pipe = self._redis().pipeline(transaction=False)
+        for group in groups:
+            pipe.publish(group_channel(group), message)
+        pipe.execute()
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
+    def _redis(self) -> redis.Redis:
         with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="sluice-events", daemon=True).start()
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop
+            if self._client is None or self._pid != os.getpid():
+                self._client = redis.Redis.from_url(
+                    settings.CHANNEL_LAYER_URL,
+                    socket_timeout=SEND_TIMEOUT,
+                    socket_connect_timeout=SEND_TIMEOUT,
+                )
+                self._pid = os.getpid()
+            return self._client
 
 
-_sender = _Sender()
+def group_channel(group: str) -> str:
+    """The Redis channel a pub/sub layer group is published on (channels_redis's naming)."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    return f"{prefix}__group__{group}"
+
+
+_publisher = _Publisher()

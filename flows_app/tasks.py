@@ -95,10 +95,10 @@ def fail_lost(run: Run) -> None:
 
 def stop_reason(run: Run) -> Stop | None:
     """Between steps: stop for a cancel request, or fail a run past its time limit."""
-    fresh = Run.objects.filter(pk=run.pk).values("cancel_requested_at", "cancelled_by__email")
-    row = fresh.first()
-    if row and row["cancel_requested_at"]:
-        who = f" by {row['cancelled_by__email']}" if row["cancelled_by__email"] else ""
+    this_run = Run.objects.filter(pk=run.pk)
+    if this_run.values_list("cancel_requested_at", flat=True).first():
+        email = this_run.values_list("cancelled_by__email", flat=True).first()
+        who = f" by {email}" if email else ""
         return Stop(
             Run.Status.CANCELLED,
             f"Cancelled{who} while running; the steps after the last finished one did not run.",
