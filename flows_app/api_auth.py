@@ -16,13 +16,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from flows_app.models import Flow, FlowToken
+from flows_app.models import Flow, FlowToken, FlowVersion
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def revoke_token(record: FlowToken) -> bool:
 
 @sensitive_variables("token", "header")
 def token_of(request: HttpRequest) -> FlowToken | None:
-    """The active token in the request's ``Authorization: Bearer`` header, or None."""
+    """The active token in the request's ``Authorization: Bearer`` header, or None; with its
+    flow, and the id of the flow's latest published version as ``latest_version_id``."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -76,7 +78,13 @@ def token_of(request: HttpRequest) -> FlowToken | None:
     if scheme.lower() != "bearer" or not well_formed:
         return None
     digest = hash_token(token)
-    record = FlowToken.objects.select_related("flow").filter(token_hash=digest).first()
+    newest = FlowVersion.objects.filter(flow=OuterRef("flow")).order_by("-number").values("pk")
+    record = (
+        FlowToken.objects.select_related("flow")
+        .annotate(latest_version_id=Subquery(newest[:1]))  # what starting a run needs
+        .filter(token_hash=digest)
+        .first()
+    )
     if record is None or not hmac.compare_digest(record.token_hash, digest):
         return None
     if not record.active:

@@ -106,8 +106,7 @@ class _Publisher:
 
 def group_channel(group: str) -> str:
     """The Redis channel a pub/sub layer group is published on (channels_redis's naming)."""
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    return f"{prefix}__group__{group}"
+    return f"{settings.CHANNEL_LAYER_PREFIX}__group__{group}"
 
 
 _publisher = _Publisher()

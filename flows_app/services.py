@@ -34,7 +34,29 @@ def problems_of(definition: Any) -> list[Problem]:
     return validate(definition, connection_kinds=connection_kinds())
 
 
+_versions: dict[int, FlowVersion] = {}  # published versions this process has read, by id
 _sound_versions: set[int] = set()  # published versions this process found without problems
+
+
+def forget_cached_versions() -> None:
+    """Empty this process's memory of published versions (for tests, whose databases give
+    out the same ids again)."""
+    _versions.clear()
+    _sound_versions.clear()
+
+
+def published_version(pk: int | None) -> FlowVersion | None:
+    """A published version by id. A version never changes, so each process reads it once."""
+    if pk is None:
+        return None
+    version = _versions.get(pk)
+    if version is None:
+        version = FlowVersion.objects.filter(pk=pk).first()
+        if version is not None:
+            if len(_versions) > 1000:
+                _versions.clear()
+            _versions[pk] = version
+    return version
 
 
 def version_problems(version: FlowVersion) -> list[Problem]:
@@ -171,15 +193,12 @@ def start_run(
     draft: bool = False,
     version: FlowVersion | None = None,
 ) -> Run:
-    """Queue a run and hand it to a worker once the transaction commits."""
+    """Queue a run (one INSERT) and hand it to a worker once that is committed."""
     from flows_app.tasks import enqueue
 
-    with transaction.atomic():
-        run = create_run(
-            flow, trigger=trigger, input=input, user=user, draft=draft, version=version
-        )
-        events.run_changed(run)
-        transaction.on_commit(lambda: enqueue(run.pk))
+    run = create_run(flow, trigger=trigger, input=input, user=user, draft=draft, version=version)
+    events.run_changed(run)
+    transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -95,9 +95,8 @@ def fail_lost(run: Run) -> None:
 
 def stop_reason(run: Run) -> Stop | None:
     """Between steps: stop for a cancel request, or fail a run past its time limit."""
-    this_run = Run.objects.filter(pk=run.pk)
-    if this_run.values_list("cancel_requested_at", flat=True).first():
-        email = this_run.values_list("cancelled_by__email", flat=True).first()
+    if _cancel_requested(run.pk):
+        email = Run.objects.filter(pk=run.pk).values_list("cancelled_by__email", flat=True)[0]
         who = f" by {email}" if email else ""
         return Stop(
             Run.Status.CANCELLED,
@@ -108,6 +107,18 @@ def stop_reason(run: Run) -> Stop | None:
     if began and timezone.now() - began > timedelta(seconds=limit):
         return Stop(Run.Status.FAILED, f"The run took longer than its time limit of {limit} s.")
     return None
+
+
+def _cancel_requested(run_id: int) -> bool:
+    """Whether someone asked the run to stop. Asked before every step, so one plain query
+    rather than the ORM's, which costs several times as much to build."""
+    with connection.cursor() as cursor:
+        cursor.execute(CANCEL_REQUESTED, [run_id])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+CANCEL_REQUESTED = f"SELECT cancel_requested_at FROM {Run._meta.db_table} WHERE id = %s"
 
 
 class Heartbeat:

@@ -8,6 +8,7 @@ broker, channel layer and keys from the environment; system checks in
 """
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -126,7 +127,7 @@ DB_POOL_SIZE = env.integer("SLUICE_DB_POOL_SIZE", 10, 1, 500)
 def _database() -> dict:
     url = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'sluice.sqlite3'}")
     try:
-        database = dict(dj_database_url.parse(url))
+        database: dict[str, Any] = dict(dj_database_url.parse(url))
     except ValueError as exc:
         raise env.SettingError(f"DATABASE_URL is not a database URL Sluice knows: {exc}") from None
     if database["ENGINE"] == "django.db.backends.postgresql":
@@ -204,13 +205,13 @@ if CHANNEL_LAYER_URL:
     # that was not listening.
     # Pub/sub channels are not kept apart by Redis database numbers as keys are, so the
     # database number names them: installations sharing one Redis use different ones.
-    _database_number = urlsplit(CHANNEL_LAYER_URL).path.strip("/") or "0"
+    CHANNEL_LAYER_PREFIX = f"sluice{urlsplit(CHANNEL_LAYER_URL).path.strip('/') or '0'}"
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}],
-                "prefix": f"sluice{_database_number}",
+                "prefix": CHANNEL_LAYER_PREFIX,
             },
         }
     }

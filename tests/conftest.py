@@ -72,6 +72,14 @@ def unused_port():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_version_memory():
+    """Each test's database gives out the same ids again: forget what earlier tests read."""
+    from flows_app.services import forget_cached_versions
+
+    forget_cached_versions()
+
+
+@pytest.fixture(autouse=True)
 def _runs_in_process():
     """Execute queued runs in the test's own process, unless a test starts real workers."""
     from sluice.celery import app

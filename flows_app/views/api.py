@@ -22,7 +22,7 @@ from flows_app import waiting
 from flows_app.api_auth import api_error, api_view, authenticate, bearer_api, no_store
 from flows_app.definition import Problem
 from flows_app.models import Flow, FlowToken, Run, StepRun
-from flows_app.services import InvalidFlow, start_run
+from flows_app.services import InvalidFlow, published_version, start_run
 from flows_app.views.timeline import masked_condition_inputs
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _start(request: HttpRequest, flow_id: int) -> HttpResponse | tuple[Run, int]
         return api_error(413, "too_large", f"The body is larger than {MAX_BODY} bytes.")
     except BadInput as exc:
         return api_error(400, "invalid_input", str(exc))
-    version = flow.latest_version()
+    version = published_version(token.latest_version_id)  # type: ignore[attr-defined]
     if version is None:
         return api_error(409, "not_published", f"The flow {flow.name!r} is not published yet.")
     try:
@@ -242,9 +242,9 @@ def _error_message(run: Run, steps: list[StepRun]) -> str:
     text), without the "Step … failed:" the run's ``error`` puts before them."""
     if run.status != Run.Status.FAILED:
         return ""
-    failed = [s for s in steps if s.status == StepRun.Status.FAILED and s.finished_at]
-    ending = max(failed, key=lambda s: s.finished_at, default=None)
-    return ending.error if ending and ending.error in run.error else run.error
+    failed = [(s.finished_at, s.error) for s in steps if s.status == "failed" and s.finished_at]
+    ending = max(failed, default=None)
+    return ending[1] if ending and ending[1] in run.error else run.error
 
 
 def _updated_at(run: Run, steps: list[StepRun]):
