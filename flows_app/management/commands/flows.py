@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app import interop
+from flows_app import interop, layouts
 from flows_app.management.cli import find_flow
 from flows_app.models import Flow
+from flows_app.views.manage import IMPORT_LIMIT  # the same limit as imports in the browser
 
 
 class Command(BaseCommand):
@@ -31,9 +32,15 @@ class Command(BaseCommand):
         export.add_argument(
             "--format",
             choices=interop.FORMATS,
-            default=interop.SLUICE,
             help="auth0: exactly what Auth0's POST /api/v2/flows takes; sluice (default): the "
             "same plus test data, description and the Auth0 id.",
+        )
+        export.add_argument(
+            "--layout",
+            choices=layouts.LAYOUTS,
+            help="Write DIR as Auth0's deploy CLI does, in Auth0's format: directory (flows/ and "
+            "flow-vault-connections/) or yaml (tenant.yaml and flows/). Files that already mean "
+            "the same are left as they are.",
         )
         chosen = export.add_mutually_exclusive_group(required=True)
         chosen.add_argument("--all", action="store_true", help="Every flow.")
@@ -43,7 +50,13 @@ class Command(BaseCommand):
         imported = sub.add_parser(
             "import", help="Create draft flows from files or directories; all or nothing."
         )
-        imported.add_argument("paths", nargs="+", metavar="PATH", help="Files or directories.")
+        imported.add_argument(
+            "paths",
+            nargs="+",
+            metavar="PATH",
+            help="Files or directories: flow files, a deploy CLI directory (flows/, "
+            "flow-vault-connections/) or YAML repository (tenant.yaml, or a directory with one).",
+        )
         imported.add_argument(
             "--placeholders",
             action="store_true",
@@ -75,6 +88,10 @@ class Command(BaseCommand):
             if options["all"]
             else [find_flow(name) for name in options["flow"]]
         )
+        if options["layout"]:
+            self._export_layout(flows, options)
+            return
+        options["format"] = options["format"] or interop.SLUICE
         documents = [
             (flow, interop.export_document(flow, format=options["format"])) for flow in flows
         ]
@@ -107,13 +124,34 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {directory / name}: {exc.strerror}.") from None
             self.stdout.write(f"Wrote {directory / name}")
 
-    def _import(self, paths: list[str], placeholders: bool) -> None:
+    def _export_layout(self, flows: list[Flow], options) -> None:
+        if options["dir"] == "-" or options["format"] == interop.SLUICE:
+            raise CommandError("--layout writes Auth0's format into a directory; give one.")
         try:
-            documents = [doc for path in paths for doc in interop.read_path(Path(path))]
-            report = interop.import_documents(documents, create_placeholders=placeholders)
+            files = layouts.export_files(flows, options["layout"])
+            done = layouts.write(Path(options["dir"]), files)
+        except layouts.LayoutError as exc:
+            raise CommandError("Nothing was exported:\n  " + "\n  ".join(exc.problems)) from None
+        for line in done:
+            self.stdout.write(line)
+
+    def _import(self, paths: list[str], placeholders: bool) -> None:
+        documents, connections, notes = [], [], []
+        try:
+            for path in paths:
+                found = layouts.read(Path(path), limit=IMPORT_LIMIT)
+                if found is None:
+                    documents += interop.read_path(Path(path))
+                    continue
+                documents += found.documents
+                connections += found.connections
+                notes += found.notes
+            report = layouts.import_found(documents, connections, create_placeholders=placeholders)
+        except layouts.LayoutError as exc:
+            raise CommandError("Nothing was imported:\n  " + "\n  ".join(exc.problems)) from None
         except interop.ImportFailed as exc:
             raise CommandError(
                 "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)
             ) from None
-        for line in report.lines():
+        for line in [*notes, *layouts.connection_notes(connections), *report.lines()]:
             self.stdout.write(line)
