@@ -135,6 +135,8 @@ def import_found(
         for name, kind in declared
         if vault.get(name.lower(), kind) != kind
     ]
+    if problems:
+        raise interop.ImportFailed(problems)
     missing = [(name, kind) for name, kind in declared if name.lower() not in vault]
     report = None
     try:
@@ -142,7 +144,7 @@ def import_found(
             documents, owner=owner, create_placeholders=create_placeholders
         )
     except interop.ImportFailed as exc:
-        problems = list(exc.problems) + problems
+        problems = list(exc.problems)
     if missing and not create_placeholders:
         problems += [Problem(_missing(name, kind)) for name, kind in missing]
     if problems or report is None:
