@@ -264,3 +264,50 @@ def test_layouts_take_a_directory_and_auth0s_format(db):
         run("export", "--all", "--layout", "yaml", "-")
     with pytest.raises(CommandError, match="into a directory"):
         run("export", "--all", "--layout", "yaml", "--format", "sluice", "out")
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Update KYC Name", "Update KYC Name"),
+        ("@@SETUP_CONFIG@@", "'@@SETUP_CONFIG@@'"),
+        ("yes", "'yes'"),
+        ("2024", "'2024'"),
+        ("0x1F", "'0x1F'"),
+        ("1.5", "'1.5'"),
+        ("null", "'null'"),
+        ("2024-01-31", "'2024-01-31'"),
+        ("1:30", "'1:30'"),
+        ("a: b", "'a: b'"),
+        ("a:b", "a:b"),
+        ("a #b", "'a #b'"),
+        ("a#b", "a#b"),
+        ("it's", "it's"),
+        ("'quoted'", "'''quoted'''"),
+        ("- dash", "'- dash'"),
+        ("ends:", "'ends:'"),
+        ("[x]", "'[x]'"),
+        ("x, [y]", "x, [y]"),
+        ("a\u00a0b", '"a\\_b"'),
+        ("", "''"),
+    ],
+)
+def test_yaml_strings_are_quoted_as_js_yaml_quotes_them(text, written):
+    from flows_app.layouts.yamltext import scalar
+
+    assert scalar(text, level=3) == written
+    assert yaml.safe_load(f"k: {written}") == {"k": text}
+
+
+def test_json_is_written_as_javascript_writes_it():
+    from flows_app.layouts.jsontext import stringify
+
+    numbers = [1.0, -0.0, 1e-7, 0.000001, 1e21, 1.2345678901234568e20, 2.5, float("nan")]
+    assert stringify(numbers).split() == [
+        "[", "1,", "0,", "1e-7,", "0.000001,", "1e+21,", "123456789012345680000,", "2.5,",
+        "null", "]",
+    ]  # fmt: skip
+    assert (
+        stringify({"s": "é\u2028\x7f\x1f\n\ud800"}) == '{\n  "s": "é\u2028\x7f\\u001f\\n\\ud800"\n}'
+    )
+    assert stringify({"empty": {}, "list": []}) == '{\n  "empty": {},\n  "list": []\n}'

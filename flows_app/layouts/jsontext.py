@@ -116,8 +116,8 @@ def _number(value: float) -> str:
     """A float as JavaScript's ``Number.prototype.toString`` writes it."""
     if value != value or value in (float("inf"), float("-inf")):
         return "null"  # as JSON.stringify writes NaN and Infinity
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
+    if value == 0:
+        return "0"
     sign = "-" if value < 0 else ""
     exact = Decimal(repr(abs(value))).normalize()
     digits = "".join(str(d) for d in exact.as_tuple().digits)
