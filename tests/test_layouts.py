@@ -204,14 +204,12 @@ def test_a_repository_imported_and_exported_again_has_no_difference_in_git(db, t
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_a_new_flow_exported_into_a_yaml_repository_leaves_other_sections_as_they_were(
-    db, tmp_path
-):
+def test_a_flow_exported_into_a_yaml_repository_leaves_the_rest_as_it_was(db, tmp_path):
     repo = repository(tmp_path, layouts.YAML)
     before = (repo / "tenant.yaml").read_text()
     run("import", "--placeholders", repo)
     create_flow(name="Audit sign-ups", definition={"schema_version": 1, "actions": []})
-    run("export", "--all", "--layout", "yaml", repo)
+    run("export", "--flow", "Audit sign-ups", "--layout", "yaml", repo)
     after = (repo / "tenant.yaml").read_text()
     assert after.startswith(before[: before.index("flows:")])
     assert after.endswith(before[before.index("\nforms:") :])
@@ -311,3 +309,25 @@ def test_json_is_written_as_javascript_writes_it():
         stringify({"s": "é\u2028\x7f\x1f\n\ud800"}) == '{\n  "s": "é\u2028\x7f\\u001f\\n\\ud800"\n}'
     )
     assert stringify({"empty": {}, "list": []}) == '{\n  "empty": {},\n  "list": []\n}'
+
+
+def test_an_export_never_writes_through_a_link(db, tmp_path):
+    repo = repository(tmp_path, layouts.DIRECTORY)
+    run("import", "--placeholders", repo)
+    create_flow(name="Audit sign-ups", definition={"schema_version": 1, "actions": []})
+    outside = tmp_path / "bashrc"
+    outside.write_text("keep me\n")
+    (repo / "flows" / "Audit sign-ups.json").symlink_to(outside)
+    with pytest.raises(CommandError, match=r"Audit sign-ups.json is a link"):
+        run("export", "--all", "--layout", "directory", repo)
+    assert outside.read_text() == "keep me\n"
+
+
+def test_a_tenant_yaml_sluice_cannot_read_stops_the_export_before_any_file(db, tmp_path):
+    repo = repository(tmp_path, layouts.YAML)
+    run("import", "--placeholders", repo)
+    create_flow(name="Audit sign-ups", definition={"schema_version": 1, "actions": []})
+    (repo / "tenant.yaml").write_text("tenant: !Ref Tenant\n" + (repo / "tenant.yaml").read_text())
+    with pytest.raises(CommandError, match=r"tenant.yaml was left as it is: .* tag !Ref"):
+        run("export", "--all", "--layout", "yaml", repo)
+    assert git(repo, "status", "--porcelain") == " M tenant.yaml\n"

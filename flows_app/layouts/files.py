@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from flows_app.layouts.jsontext import normalized, stringify
+from flows_app.layouts.shape import js_order
 from flows_app.layouts.yamltext import SECTIONS, YamlRefused, load, merge
 
 
@@ -84,15 +85,14 @@ def parse_json(text: str, shown: str) -> object:
 
 
 def write(directory: Path, files: dict[str, str]) -> list[str]:
-    """Write ``files`` (relative path → text) under ``directory``; what was done, per file."""
+    """Write ``files`` (relative path → text) under ``directory``; what was done, per file.
+
+    Every file is checked and prepared before the first is written, so a problem with one
+    (a link, an unreadable tenant.yaml) leaves the repository as it was."""
+    plan = [_prepare(directory, relative, text) for relative, text in files.items()]
     done = []
-    for relative, text in files.items():
-        target = directory / relative
-        _check_target(directory, target)
-        existing = _existing(target)
-        if relative == "tenant.yaml" and existing is not None:
-            text = _tenant_text(existing, text, target)
-        if existing is not None and _same(relative, existing, text):
+    for target, text in plan:
+        if text is None:
             done.append(f"Unchanged {target}")
             continue
         try:
@@ -102,6 +102,18 @@ def write(directory: Path, files: dict[str, str]) -> list[str]:
             raise LayoutError([f"Cannot write {target}: {exc.strerror}."]) from None
         done.append(f"Wrote {target}")
     return done
+
+
+def _prepare(directory: Path, relative: str, text: str) -> tuple[Path, str | None]:
+    """The file to write and its text; None for a file that already means the same."""
+    target = directory / relative
+    _check_target(directory, target)
+    existing = _existing(target)
+    if existing is None:
+        return target, text
+    if relative == "tenant.yaml":
+        text = _tenant_text(existing, text, target)
+    return target, None if _same(relative, existing, text) else text
 
 
 def _existing(target: Path) -> str | None:
@@ -138,14 +150,34 @@ def _sections(text: str, shown: str) -> str:
 
 
 def _tenant_text(existing: str, ours: str, target: Path) -> str:
-    """Our two sections put into the tenant.yaml already there, the rest of it kept."""
+    """Our two sections put into the tenant.yaml already there, the rest of it kept; so are
+    the entries of flows and connections that this export does not hold."""
     try:
-        load(existing, str(target))
-        document = load(ours, "tenant.yaml")
-        sections = {key: document[key] or [] for key in SECTIONS}  # type: ignore[index]
-        return merge(existing, sections)
+        before = load(existing, str(target))
+        after = load(ours, "tenant.yaml")
+        if not isinstance(after, dict):
+            raise YamlRefused("Sluice's own sections did not read back.")
+        merged = {key: _entries(before, key, after[key] or [], target) for key in SECTIONS}
+        changed = {k: v for k, v in merged.items() if not _holds(before, k, v)}
+        return merge(existing, changed)
     except YamlRefused as exc:
         raise LayoutError([f"{target} was left as it is: {exc}"]) from None
+
+
+def _holds(document: object, key: str, entries: list[dict]) -> bool:
+    """Whether the document has this section and it already says what ``entries`` say."""
+    if not isinstance(document, dict) or key not in document:
+        return False
+    return _canonical(document[key] or []) == _canonical(entries)
+
+
+def _entries(before: object, key: str, ours: list[dict], target: Path) -> list[dict]:
+    found = before.get(key) if isinstance(before, dict) else None
+    names = {entry["name"] for entry in ours}
+    kept = [e for e in found or [] if not (isinstance(e, dict) and e.get("name") in names)]
+    if not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in kept):
+        raise LayoutError([f"{target}: an entry of {key} has no name; it was left as it is."])
+    return sorted([*kept, *ours], key=lambda entry: js_order(entry["name"]))
 
 
 def zip_bytes(files: dict[str, str]) -> bytes:

@@ -20,6 +20,7 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEPTH_LIMIT = 50
 EXPANSION_LIMIT = 1_000_000
 LINE_WIDTH = 80
+FIELD = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 INDENT = 2
 
 
@@ -92,22 +93,38 @@ def _reason(exc: yaml.YAMLError) -> str:
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def dump(sections: dict[str, list[dict[str, str]]]) -> str:
-    """The text js-yaml's ``dump`` gives for top-level sections of lists of flat string maps."""
+def dump(sections: dict[str, list[dict]]) -> str:
+    """The text js-yaml's ``dump`` gives for top-level sections of lists of flat maps."""
     return "\n".join(section(key, items) for key, items in sections.items()) + "\n"
 
 
-def section(key: str, items: list[dict[str, str]]) -> str:
+def section(key: str, items: list[dict]) -> str:
+    """A section of entries, each ``name`` first and its other keys sorted, as the deploy CLI
+    writes them; values are strings, numbers, booleans or null."""
     if not items:
         return f"{key}: []"
     lines = [f"{key}:"]
     for item in items:
-        for index, (field, value) in enumerate(item.items()):
-            lines.append(f"{'  - ' if index == 0 else '    '}{field}: {scalar(value, level=3)}")
+        if not all(isinstance(k, str) and FIELD.match(k) for k in item):
+            raise YamlRefused(f"an entry of {key} has keys Sluice does not rewrite.")
+        fields = ["name", *sorted(k for k in item if k != "name")]
+        for index, field in enumerate(f for f in fields if f in item):
+            value = _value(item[field], f"{key} {item.get('name')!r}")
+            lines.append(f"{'  - ' if index == 0 else '    '}{field}: {value}")
     return "\n".join(lines)
 
 
-def merge(existing: str, sections: dict[str, list[dict[str, str]]]) -> str:
+def _value(value: object, where: str) -> str:
+    if isinstance(value, str) and "\n" not in value:
+        return scalar(value, level=3)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    raise YamlRefused(f"{where} holds a {type(value).__name__}, which Sluice does not rewrite.")
+
+
+def merge(existing: str, sections: dict[str, list[dict]]) -> str:
     """``existing`` with these top-level sections replaced (or added at the end) and every
     other line kept byte for byte; raises YamlRefused when its layout does not allow it."""
     root = yaml.compose(existing, Loader=LOADER)
