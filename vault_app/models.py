@@ -115,11 +115,12 @@ def set_provider(purpose: str, connection: Connection | None) -> None:
 
 
 class ManagementToken(models.Model):
-    """An Auth0 Management API token, shared by every run and worker until shortly before expiry.
+    """A client-credentials token (an Auth0 Management API token, or an HTTP connection's OAuth
+    token), shared by every run and worker until shortly before expiry.
 
-    One row per connection, written and read only by ``vault_app.clients.auth0``. The token
-    is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names the
-    domain, client and audience it was issued for: after those change, the row is stale.
+    One row per connection, written and read only by ``vault_app.clients.token_cache``. The
+    token is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names
+    what it was issued for (domain, client, audience…): after those change, the row is stale.
     """
 
     connection = models.OneToOneField(

@@ -75,8 +75,12 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
 def outbound_http(**kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
-    verify = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-    return httpx.Client(timeout=timeout, follow_redirects=False, verify=verify, **kwargs)
+    return httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings for vendors: the system's trusted certificates, loaded once."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.cache
