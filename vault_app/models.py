@@ -10,8 +10,13 @@ from vault_app.kinds import KINDS, ConnectionKind, TestResult
 from vault_app.kinds.base import scrub
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """The registry's kinds; a callable, so adding a kind needs no migration."""
+    return [(key, kind.label) for key, kind in KINDS.items()]
+
+
 class Connection(models.Model):
-    kind = models.CharField(max_length=20, choices=[(k, v.label) for k, v in KINDS.items()])
+    kind = models.CharField(max_length=20, choices=kind_choices)
     name = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)
     secrets_token = models.TextField(blank=True, editable=False)
@@ -52,7 +57,11 @@ class Connection(models.Model):
         has them all missing until an admin completes it."""
         filled = {name for name, value in self.config.items() if value not in (None, "")}
         filled |= set(self.secrets_set)
-        return [f.label for f in self.kind_spec.fields if f.required and f.name not in filled]
+        return [
+            f.label
+            for f in self.kind_spec.fields
+            if f.required and f.applies(self.config) and f.name not in filled
+        ]
 
     def credentials(self) -> dict:
         """Return every setting, secrets decrypted, for building a client."""

@@ -210,7 +210,7 @@ def fetch(
             _check_scheme(request.url)
             signed = sign(request) if sign else request
             response = _send(client, signed, deadline, limit)
-            with response:
+            try:
                 location = response.headers.get("location")
                 if follow_redirects and response.status_code in REDIRECTS and location:
                     if hop == MAX_REDIRECTS:
@@ -225,6 +225,8 @@ def fetch(
                     content,
                     request.url,
                 )
+            finally:
+                response.close()
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -240,7 +242,8 @@ def _send(client: httpx.Client, request: httpx.Request, deadline: float, limit: 
     if left <= 0:
         raise OutboundError(f"{request.url.host} did not answer within {limit:g} seconds.")
     try:
-        return client.send(request, stream=True, follow_redirects=False, timeout=left)
+        request.extensions["timeout"] = httpx.Timeout(left).as_dict()
+        return client.send(request, stream=True, follow_redirects=False)
     except httpx.TimeoutException:
         raise OutboundError(
             f"{request.url.host} did not answer within {limit:g} seconds."

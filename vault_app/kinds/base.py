@@ -30,10 +30,18 @@ class Field:
     max_value: int | None = None
     validate: Callable[[Any], Any] | None = None
     placeholder: str = ""
+    max_length: int | None = None  # of a text field; 255 unless set
+    # (field, value): the field belongs to one choice of another field, such as one setup
+    # of an HTTP connection; it is required, kept and shown only when that choice is made.
+    shown_for: tuple[str, str] | None = None
 
     @property
     def secret(self) -> bool:
         return self.kind == SECRET
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the field is in use with these settings (always, unless ``shown_for``)."""
+        return self.shown_for is None or values.get(self.shown_for[0]) == self.shown_for[1]
 
 
 @dataclass(frozen=True)
