@@ -79,9 +79,7 @@ def test_form_and_xml_bodies_are_encoded_by_content_type(db, api_standin):
     assert run.status == Run.Status.SUCCEEDED, run.error
     sent_form, sent_xml = api_standin.requests
     assert sent_form.header("content-type") == "application/x-www-form-urlencoded"
-    assert sent_form.raw.decode() == (
-        "name=Jane+Doe&roles=a&roles=b&meta=%7B%22x%22%3A1%7D&n=2"
-    )
+    assert sent_form.raw.decode() == ("name=Jane+Doe&roles=a&roles=b&meta=%7B%22x%22%3A1%7D&n=2")
     assert sent_xml.header("content-type") == "application/xml"
     assert sent_xml.raw.decode() == (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<user>\n  <name/>\n</user>'
@@ -145,9 +143,7 @@ def test_basic_auth_from_the_step(db, api_standin):
     assert "step-password-8812" not in records_text(run)
 
 
-def test_a_bearer_connection_adds_its_token_and_replaces_the_step_s_authorization(
-    db, api_standin
-):
+def test_a_bearer_connection_adds_its_token_and_replaces_the_step_s_authorization(db, api_standin):
     api_standin.answer("GET", "/me", 200, {"echo": BEARER_TOKEN})
     bearer = http_connection(api_standin, "BEARER")
     run = run_steps(

@@ -41,9 +41,7 @@ def resolver(monkeypatch):
         asked.append(host)
         found = answers[host] if isinstance(answers[host], list) else answers[host](len(asked))
         family = {4: socket.AF_INET, 6: socket.AF_INET6}
-        return [
-            (family[6 if ":" in a else 4], socket.SOCK_STREAM, 6, "", (a, port)) for a in found
-        ]
+        return [(family[6 if ":" in a else 4], socket.SOCK_STREAM, 6, "", (a, port)) for a in found]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return answers, asked
@@ -188,9 +186,7 @@ def test_an_answer_larger_than_the_limit_fails_the_step(db, api_standin, setting
     assert run.status == Run.Status.SUCCEEDED
 
 
-def test_an_answer_that_never_comes_fails_the_step_after_the_time_limit(
-    db, api_standin, settings
-):
+def test_an_answer_that_never_comes_fails_the_step_after_the_time_limit(db, api_standin, settings):
     settings.HTTP_TIMEOUT = 1
     api_standin.hold("GET", "/slow")
     run = run_steps(http_step(url=api_standin.url("/slow"), method="GET"))
