@@ -26,7 +26,7 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
         "required": spec.required and spec.shown_for is None,  # else checked in clean()
     }
     if spec.secret:
-        common["required"] = spec.required and not has_stored_secret
+        common["required"] = common["required"] and not has_stored_secret
         if has_stored_secret:
             common["help_text"] = f"{KEEP_HELP} {spec.help}".strip()
         widget = forms.PasswordInput(
@@ -68,6 +68,9 @@ class ConnectionForm(forms.Form):
             self.fields[spec.name] = _form_field(spec, spec.name in stored)
             self.fields[spec.name].secret_set = spec.name in stored  # type: ignore[attr-defined]
             self.fields[spec.name].shown_for = spec.shown_for  # type: ignore[attr-defined]
+            self.fields[spec.name].required_when_shown = (  # type: ignore[attr-defined]
+                spec.required and not (spec.secret and spec.name in stored)
+            )
             if spec.secret and spec.name in stored and not spec.required:
                 self.fields[f"clear_{spec.name}"] = forms.BooleanField(
                     required=False, label=f"Remove the stored {spec.label.lower()}"

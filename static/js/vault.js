@@ -3,8 +3,9 @@
 // field shows, and the server ignores the ones of other choices.
 (function () {
   "use strict";
-  const form = document.querySelector("form");
-  if (!form) return;
+  const first = document.querySelector("form [data-shown-for]");
+  if (!first) return;
+  const form = first.closest("form");
 
   function update() {
     form.querySelectorAll("[data-shown-for]").forEach(function (wrapper) {
