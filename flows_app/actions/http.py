@@ -81,6 +81,10 @@ def build_url(raw: Any, params: Any) -> httpx.URL:
         raise StepFailed(f"The URL {text[:200]} is not valid: {exc}.") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise StepFailed(f"The URL must be absolute, starting with https://, not {text[:200]}.")
+    if "%" in url.host or any(ch.isspace() for ch in url.host):
+        raise StepFailed(f"The URL's host {url.host[:100]!r} is not a valid host name.")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise StepFailed(f"The URL's port {url.port} is out of range (1-65535).")
     if url.userinfo:
         raise StepFailed(
             "The URL may not carry a username or password: use Basic Auth or a vault connection."
