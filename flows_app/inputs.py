@@ -46,6 +46,8 @@ def render_input(spec: Input, value: Any, scope: Mapping[str, Any]) -> templatin
     """Render one input as its kind says; raises templating.TemplateError."""
     if value is None:
         return templating.Rendered(None, [], set())
+    if spec.kind == TEMPLATE and spec.keeps_type:
+        return templating.render_value(str(value), scope)
     if spec.kind == TEMPLATE:
         return templating.render_text(str(value), scope)
     if spec.kind == HTML_TEMPLATE:

@@ -181,6 +181,8 @@ def preview_step(
             result.inputs[spec.name] = shown
         result.warnings += [w for w in rendered.warnings if w not in result.warnings]
     result.warnings = [_why_undefined(w, skipped) for w in result.warnings]
+    warn = action.extra.get("warn")  # an action's own advice on its params
+    result.warnings += list(warn(params)) if warn else []
     _add_sms_counts(action, result)
     _add_delay(action, params, result)
     return result

@@ -60,6 +60,12 @@ MAX_RUN_ATTEMPTS = env.integer("SLUICE_MAX_RUN_ATTEMPTS", 3, 1, 20)
 MAX_DELAY = env.integer("SLUICE_MAX_DELAY", 30 * 86400, 0, 365 * 86400)
 RUN_RETENTION_DAYS = env.integer("SLUICE_RUN_RETENTION_DAYS", 30, 0, 36500)
 OUTBOUND_TIMEOUT = env.integer("SLUICE_OUTBOUND_TIMEOUT", 10, 1, 120)
+# The HTTP request action: hosts reached even on private addresses, its time and size limits.
+OUTBOUND_ALLOW_HOSTS = [h.lower().rstrip(".") for h in env.words("SLUICE_OUTBOUND_ALLOW_HOSTS", [])]
+HTTP_TIMEOUT = env.integer("SLUICE_HTTP_TIMEOUT", 30, 1, 300)
+HTTP_MAX_RESPONSE_BYTES = env.integer(
+    "SLUICE_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 2**30
+)
 
 ALLOWED_HOSTS = env.words(
     "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]

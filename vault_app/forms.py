@@ -23,10 +23,10 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
     common: dict[str, Any] = {
         "label": spec.label,
         "help_text": spec.help,
-        "required": spec.required,
+        "required": spec.required and spec.shown_for is None,  # else checked in clean()
     }
     if spec.secret:
-        common["required"] = spec.required and not has_stored_secret
+        common["required"] = common["required"] and not has_stored_secret
         if has_stored_secret:
             common["help_text"] = f"{KEEP_HELP} {spec.help}".strip()
         widget = forms.PasswordInput(
@@ -44,7 +44,7 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
     attrs = {"placeholder": spec.placeholder, "spellcheck": "false"} if spec.placeholder else {}
     return forms.CharField(
         widget=forms.TextInput(attrs=attrs),
-        max_length=TEXT_LIMIT,
+        max_length=spec.max_length or TEXT_LIMIT,
         validators=[refuse_control_characters],
         **common,
     )
@@ -67,10 +67,15 @@ class ConnectionForm(forms.Form):
         for spec in kind.fields:
             self.fields[spec.name] = _form_field(spec, spec.name in stored)
             self.fields[spec.name].secret_set = spec.name in stored  # type: ignore[attr-defined]
+            self.fields[spec.name].shown_for = spec.shown_for  # type: ignore[attr-defined]
+            self.fields[spec.name].required_when_shown = (  # type: ignore[attr-defined]
+                spec.required and not (spec.secret and spec.name in stored)
+            )
             if spec.secret and spec.name in stored and not spec.required:
                 self.fields[f"clear_{spec.name}"] = forms.BooleanField(
                     required=False, label=f"Remove the stored {spec.label.lower()}"
                 )
+                self.fields[f"clear_{spec.name}"].shown_for = spec.shown_for  # type: ignore[attr-defined]
 
     def secret_is_set(self, name: str) -> bool:
         return bool(self.instance and name in self.instance.secrets_set)
@@ -89,6 +94,14 @@ class ConnectionForm(forms.Form):
         cleaned = self.cleaned_data
         for spec in self.kind.fields:
             value = cleaned.get(spec.name)
+            if not spec.applies(cleaned):
+                cleaned[spec.name] = None  # another setup's field: neither checked nor kept
+                self.errors.pop(spec.name, None)
+                continue
+            if spec.shown_for and spec.required and value in (None, ""):
+                if not (spec.secret and self.secret_is_set(spec.name)):
+                    self.add_error(spec.name, "This field is required.")
+                continue
             if spec.validate and value not in (None, ""):
                 try:
                     cleaned[spec.name] = spec.validate(value)
@@ -103,6 +116,7 @@ class ConnectionForm(forms.Form):
             spec.name
             for spec in self.kind.fields
             if spec.secret
+            and spec.applies(cleaned)
             and not cleaned.get(spec.name)
             and self.secret_is_set(spec.name)
             and not cleaned.get(f"clear_{spec.name}")

@@ -10,8 +10,13 @@ from vault_app.kinds import KINDS, ConnectionKind, TestResult
 from vault_app.kinds.base import scrub
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """The registry's kinds; a callable, so adding a kind needs no migration."""
+    return [(key, kind.label) for key, kind in KINDS.items()]
+
+
 class Connection(models.Model):
-    kind = models.CharField(max_length=20, choices=[(k, v.label) for k, v in KINDS.items()])
+    kind = models.CharField(max_length=20, choices=kind_choices)
     name = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)
     secrets_token = models.TextField(blank=True, editable=False)
@@ -52,7 +57,11 @@ class Connection(models.Model):
         has them all missing until an admin completes it."""
         filled = {name for name, value in self.config.items() if value not in (None, "")}
         filled |= set(self.secrets_set)
-        return [f.label for f in self.kind_spec.fields if f.required and f.name not in filled]
+        return [
+            f.label
+            for f in self.kind_spec.fields
+            if f.required and f.applies(self.config) and f.name not in filled
+        ]
 
     def credentials(self) -> dict:
         """Return every setting, secrets decrypted, for building a client."""
@@ -115,11 +124,12 @@ def set_provider(purpose: str, connection: Connection | None) -> None:
 
 
 class ManagementToken(models.Model):
-    """An Auth0 Management API token, shared by every run and worker until shortly before expiry.
+    """A client-credentials token (an Auth0 Management API token, or an HTTP connection's OAuth
+    token), shared by every run and worker until shortly before expiry.
 
-    One row per connection, written and read only by ``vault_app.clients.auth0``. The token
-    is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names the
-    domain, client and audience it was issued for: after those change, the row is stale.
+    One row per connection, written and read only by ``vault_app.clients.token_cache``. The
+    token is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names
+    what it was issued for (domain, client, audience…): after those change, the row is stale.
     """
 
     connection = models.OneToOneField(

@@ -39,6 +39,8 @@ class Input:
     connection_kind: str | None = None
     max_length: int | None = None
     uses_custom_vars: bool = False  # rendered with {{ custom_vars.* }} in scope
+    keeps_type: bool = False  # a template: a lone {{ expression }} keeps its type
+    text_allowed: bool = False  # a JSON input that may also be text (typed without quotes)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,8 @@ def read_params(
             text = data.get(key, "")
             typed[spec.name] = text
             value, error = parse_json(text)
+            if error and spec.text_allowed and _reads_as_text(text):
+                value, error = text, ""
             if error:
                 errors[spec.name] = error
                 value = old.get(spec.name)
@@ -162,6 +164,13 @@ def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
         whole = raw.isascii() and raw.isdigit() and len(raw) <= NUMBER_DIGITS
         return int(raw) if whole else raw[:100]  # kept as typed: validation says what is wrong
     return data.get(key, "")
+
+
+def _reads_as_text(text: str) -> bool:
+    """Whether text typed into a JSON-or-text input is meant as text: anything but a
+    broken object or list (a template's {{ or {% starts like an object, but is text)."""
+    start = text.strip()[:2]
+    return start in ("{{", "{%") or start[:1] not in ("{", "[")
 
 
 def parse_json(text: str) -> tuple[Any, str]:

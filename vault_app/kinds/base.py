@@ -30,10 +30,18 @@ class Field:
     max_value: int | None = None
     validate: Callable[[Any], Any] | None = None
     placeholder: str = ""
+    max_length: int | None = None  # of a text field; 255 unless set
+    # (field, value): the field belongs to one choice of another field, such as one setup
+    # of an HTTP connection; it is required, kept and shown only when that choice is made.
+    shown_for: tuple[str, str] | None = None
 
     @property
     def secret(self) -> bool:
         return self.kind == SECRET
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the field is in use with these settings (always, unless ``shown_for``)."""
+        return self.shown_for is None or values.get(self.shown_for[0]) == self.shown_for[1]
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,12 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
 def outbound_http(**kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
-    verify = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-    return httpx.Client(timeout=timeout, follow_redirects=False, verify=verify, **kwargs)
+    return httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings for vendors: the system's trusted certificates, loaded once."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.cache
