@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 TEXT, SECRET, INTEGER, CHOICE, EMAIL = "text", "secret", "integer", "choice", "email"
+MULTILINE, SECRET_MULTILINE = "multiline", "secret-multiline"  # PEM keys and the like
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Field:
 
     @property
     def secret(self) -> bool:
-        return self.kind == SECRET
+        return self.kind in (SECRET, SECRET_MULTILINE)
 
 
 @dataclass(frozen=True)
