@@ -1,6 +1,6 @@
 """The registry of action types, keyed "TYPE/ACTION" as in Auth0's flow JSON."""
 
-from flows_app.actions import auth0, jwt, logic, notifications
+from flows_app.actions import auth0, jwt, logic, notifications, otp
 from flows_app.actions.base import ActionType
 
 MODULES = (
@@ -8,6 +8,7 @@ MODULES = (
     notifications,
     logic,
     jwt,
+    otp,
 )
 ACTION_TYPES: dict[str, ActionType] = {
     action.key: action for module in MODULES for action in module.ACTIONS

@@ -21,6 +21,7 @@ from flows_app.actions.base import (
     NUMBER,
     RENDERED_KINDS,
     SENDER,
+    TEMPLATE_OR_NUMBER,
     ActionType,
     Input,
 )
@@ -136,13 +137,13 @@ def read_params(
         elif spec.kind == CONDITION:
             value = read_condition(key, data, old.get(spec.name))
         else:
-            value = _read_value(spec, data, key)
+            value = _read_value(spec, data, key, old.get(spec.name))
         if value not in (None, "", {}):
             params[spec.name] = value
     return params, errors, typed
 
 
-def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
+def _read_value(spec: Input, data: QueryDict, key: str, old: Any = None) -> Any:
     if spec.kind == KEY_VALUE:
         rows = zip(data.getlist(f"{key}-name"), data.getlist(f"{key}-value"), strict=False)
         return {name.strip(): value for name, value in rows if name.strip() or value}
@@ -157,6 +158,10 @@ def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
     if spec.kind == CONNECTION:
         raw = data.get(key, "")
         return int(raw) if raw.isdigit() else raw
+    if spec.kind == TEMPLATE_OR_NUMBER:
+        raw = data.get(key, "")
+        unchanged = isinstance(old, int) and not isinstance(old, bool) and raw.strip() == str(old)
+        return old if unchanged else raw  # an imported number stays a number until edited
     if spec.kind == NUMBER:
         raw = data.get(key, "").strip()
         whole = raw.isascii() and raw.isdigit() and len(raw) <= NUMBER_DIGITS
