@@ -60,6 +60,10 @@ MAX_RUN_ATTEMPTS = env.integer("SLUICE_MAX_RUN_ATTEMPTS", 3, 1, 20)
 MAX_DELAY = env.integer("SLUICE_MAX_DELAY", 30 * 86400, 0, 365 * 86400)
 RUN_RETENTION_DAYS = env.integer("SLUICE_RUN_RETENTION_DAYS", 30, 0, 36500)
 OUTBOUND_TIMEOUT = env.integer("SLUICE_OUTBOUND_TIMEOUT", 10, 1, 120)
+# Verify email address looks up MX records: through these resolvers (IP or IP:PORT), or the
+# system's (/etc/resolv.conf) when unset; a lookup that takes longer fails the step.
+DNS_NAMESERVERS = env.nameservers("SLUICE_DNS_NAMESERVERS")
+DNS_TIMEOUT = env.integer("SLUICE_DNS_TIMEOUT", 5, 1, 60)
 
 ALLOWED_HOSTS = env.words(
     "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]

@@ -1,6 +1,6 @@
 """The registry of action types, keyed "TYPE/ACTION" as in Auth0's flow JSON."""
 
-from flows_app.actions import auth0, jwt, logic, notifications, otp
+from flows_app.actions import auth0, email_verification, jwt, logic, notifications, otp
 from flows_app.actions.base import ActionType
 
 MODULES = (
@@ -9,6 +9,7 @@ MODULES = (
     logic,
     jwt,
     otp,
+    email_verification,
 )
 ACTION_TYPES: dict[str, ActionType] = {
     action.key: action for module in MODULES for action in module.ACTIONS
