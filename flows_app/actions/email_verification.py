@@ -156,8 +156,8 @@ def verify_email(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
     address = "" if address is None else str(address).strip()
     if not address:
         raise StepFailed("Email rendered empty; check the template and the test data.")
-    rules = inputs.get("rules") if isinstance(inputs.get("rules"), dict) else {}
-    cause = first_failure(address, rules)
+    rules = inputs.get("rules")
+    cause = first_failure(address, rules if isinstance(rules, dict) else {})
     return StepOutcome({"valid": cause is None, "cause": cause})
 
 
