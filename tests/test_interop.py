@@ -121,7 +121,7 @@ def test_unsupported_actions_are_kept_exactly_marked_and_block_publishing(vendor
     [flow] = report.flows
     assert report.unsupported == [
         ("Mixed integrations", "call_crm", "HTTP/SEND_REQUEST"),
-        ("Mixed integrations", "tw_sms", "TWILIO/SEND_SMS"),
+        ("Mixed integrations", "slack_note", "SLACK/POST_MESSAGE"),
     ]
     assert any(
         "HTTP/SEND_REQUEST is not supported by Sluice yet" in line for line in report.lines()
@@ -232,7 +232,7 @@ def test_cli_export_import_export_gives_identical_files(vendors, tmp_path, capsy
         call_command("flows", "import", str(first))
         call_command("flows", "export", "--format", fmt, "--all", str(second))
         names = sorted(p.name for p in first.iterdir())
-        assert names == sorted(p.name for p in second.iterdir()) and len(names) == 3
+        assert names == sorted(p.name for p in second.iterdir()) and len(names) == len(FLOW_FILES)
         for name in names:
             assert (first / name).read_bytes() == (second / name).read_bytes()
     out = capsys.readouterr().out
@@ -247,7 +247,7 @@ def test_cli_reads_a_deploy_cli_directory_and_says_why_nothing_was_imported(db, 
     assert "no auth0 connection named 'Acme tenant'" in message
     assert not Flow.objects.exists()
     call_command("flows", "import", "--placeholders", str(CORPUS))
-    assert Flow.objects.count() == 3
+    assert Flow.objects.count() == len(FLOW_FILES)
     assert "Created the placeholder auth0 connection 'Acme tenant'" in capsys.readouterr().out
 
 
@@ -286,9 +286,9 @@ def test_web_import_of_several_files_lists_missing_connections_then_makes_placeh
     assert "Nothing was imported" in page and "Connections the vault lacks" in page
     assert "Acme tenant" in page and "Create empty placeholder connections" in page
     kept = response.context["form"].initial["text"]
-    assert len(json.loads(kept)) == 3  # the files' flows wait in the text box
+    assert len(json.loads(kept)) == len(FLOW_FILES)  # the files' flows wait in the text box
     done = admin_client.post("/flows/import/", {"text": kept, "placeholders": "on"}, follow=True)
-    assert Flow.objects.count() == 3
+    assert Flow.objects.count() == len(FLOW_FILES)
     text = done.content.decode()
     assert "Created the placeholder auth0 connection" in text
     assert "HTTP/SEND_REQUEST is not supported by Sluice yet" in text
@@ -318,7 +318,7 @@ def test_the_editor_marks_an_unsupported_step_and_shows_it_as_it_came(vendors, e
     flow = import_file(CORPUS / "flows" / "mixed-integrations.json")
     page = editor_client.get(f"/flows/{flow.pk}/edit/").content.decode()
     assert "Not supported yet: HTTP/SEND_REQUEST" in page
-    assert "Not supported yet: TWILIO/SEND_SMS" in page  # inside a branch too
+    assert "Not supported yet: SLACK/POST_MESSAGE" in page  # inside a branch too
     inspector = editor_client.get(f"/flows/{flow.pk}/edit/?step=call_crm").content.decode()
     assert "Sluice does not support HTTP/SEND_REQUEST yet" in inspector
     assert "https://crm.example.com/hooks/signup" in inspector

@@ -1,6 +1,6 @@
 """The registry of action types, keyed "TYPE/ACTION" as in Auth0's flow JSON."""
 
-from flows_app.actions import auth0, email_verification, jwt, logic, notifications, otp
+from flows_app.actions import auth0, email_verification, jwt, logic, notifications, otp, twilio
 from flows_app.actions.base import ActionType
 
 MODULES = (
@@ -10,6 +10,7 @@ MODULES = (
     jwt,
     otp,
     email_verification,
+    twilio,
 )
 ACTION_TYPES: dict[str, ActionType] = {
     action.key: action for module in MODULES for action in module.ACTIONS
