@@ -103,6 +103,8 @@ class ConnectionForm(forms.Form):
         cleaned = self.cleaned_data
         for spec in self.kind.fields:
             value = cleaned.get(spec.name)
+            if spec.kind in (MULTILINE, SECRET_MULTILINE) and isinstance(value, str):
+                value = cleaned[spec.name] = value.replace("\r\n", "\n")  # browsers send CRLF
             if spec.validate and value not in (None, ""):
                 try:
                     cleaned[spec.name] = spec.validate(value)
