@@ -322,7 +322,8 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     shown = dict(_rendered_params(action, step) if masked else rendered.values)
     for spec in action.inputs:
         if spec.secret and spec.name in shown:
-            execution.codes.add(str(rendered.values.get(spec.name) or ""))
+            value = rendered.values.get(spec.name)
+            execution.codes |= {str(value)} if value not in (None, "") else set()
             shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings

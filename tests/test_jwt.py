@@ -251,6 +251,19 @@ def test_a_wrong_signature_and_a_malformed_token_are_outputs_not_failures(db):
     assert verify(conn, "a.b.c") == {"valid": False, "cause": "MALFORMED_TOKEN"}
 
 
+def test_nan_and_infinity_claims_and_stray_characters_make_a_malformed_token(db):
+    conn = jwt_connection()
+    never_expires = f"{segment({'alg': 'HS256'})}.{b64(b'{"exp": NaN}')}"
+    mac = hmac.HMAC(SECRET.encode(), hashes.SHA256())
+    mac.update(never_expires.encode())
+    token = f"{never_expires}.{b64(mac.finalize())}"
+    assert verify(conn, token) == {"valid": False, "cause": "MALFORMED_TOKEN"}
+    good = hs256_token(SECRET.encode(), {"sub": "x"})
+    head, body, signature = good.split(".")
+    assert verify(conn, f"{head}.{body}.{signature[:-2]}!{signature[-2:]}")["valid"] is False
+    assert verify(conn, good)["valid"] is True
+
+
 def test_decoding_something_that_is_not_a_token_fails_the_step_saying_why(db):
     run = run_steps(jwt_step("decode", "DECODE_JWT", token="hello"))
     assert run.status == Run.Status.FAILED

@@ -68,12 +68,17 @@ def parse_token(token: str) -> tuple[dict, dict, str]:
 
 def _json_segment(segment: str, name: str) -> dict:
     try:
-        value = json.loads(tokens.b64url_decode(segment))
+        value = json.loads(tokens.b64url_decode(segment), parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise Malformed(f"The {name} is not base64url-encoded JSON.") from None
     if not isinstance(value, dict):
         raise Malformed(f"The {name} is not a JSON object.")
     return value
+
+
+def _not_json(word: str) -> Any:
+    """Refuse NaN and Infinity, which JSON does not have: an ``exp`` of NaN never expires."""
+    raise ValueError(f"{word} is not JSON")
 
 
 def expires_in_seconds(text: str) -> int:

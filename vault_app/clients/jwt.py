@@ -126,7 +126,7 @@ def b64url_decode(text: str) -> bytes:
     """Decode unpadded base64url; raise ValueError on any other character."""
     if not text.isascii() or any(ch in "+/=" for ch in text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def _segment(value: Mapping[str, Any]) -> str:
