@@ -242,3 +242,11 @@ def test_the_code_length_is_checked_on_save(db, params, message):
 def test_a_new_generate_step_starts_masked_with_six_digits():
     made = new_step(ACTION_TYPES["OTP/GENERATE_CODE"], set())
     assert made["mask_output"] is True and made["params"] == {"length": 6}
+
+
+def test_simultaneous_checks_of_the_right_code_use_it_once(transactional_db):
+    from tests.test_auth0_client import _in_threads
+
+    code = otp.generate("race@example.com", 6)
+    results = _in_threads(6, lambda: otp.verify("race@example.com", code))
+    assert sorted(map(str, results)) == ["MISSING"] * 5 + ["VALID"]
