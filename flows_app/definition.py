@@ -27,9 +27,13 @@ from flows_app.actions.base import (
     JSON_TEMPLATE,
     KEY_VALUE,
     NUMBER,
+    OPTIONS,
     SENDER,
     TEMPLATE,
+    TEMPLATE_OR_NUMBER,
     TEXT,
+    TEXT_LIST,
+    XML_TEMPLATE,
     ActionType,
     Input,
 )
@@ -312,6 +316,27 @@ def _check_key_value(spec: Input, value, connection_kinds) -> Iterator[str]:
             yield f"{key}: a value must be text, a number, true/false or null."
 
 
+def _check_template_or_number(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        yield "Must be text or a whole number."
+
+
+def _check_options(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, dict):
+        yield "Must be an object."
+        return
+    for key, item in value.items():
+        part = next((p for p in spec.parts if p.name == key), None)
+        if part is None:
+            yield f"Unknown setting {key!r}."
+        elif part.kind == BOOL and not isinstance(item, bool):
+            yield f"{part.label}: must be true or false."
+        elif part.kind == TEXT_LIST and not (
+            isinstance(item, list) and all(isinstance(i, str) for i in item)
+        ):
+            yield f"{part.label}: must be a list of text."
+
+
 def _check_condition(spec: Input, value, connection_kinds) -> Iterator[str]:
     problems = list(conditions.shape_problems(value))
     yield from problems
@@ -337,8 +362,20 @@ _CHECKS = {
     SENDER: _check_sender,
     CONDITION: _check_condition,
     NUMBER: _check_number,
+    TEMPLATE_OR_NUMBER: _check_template_or_number,
+    XML_TEMPLATE: _check_text,
+    OPTIONS: _check_options,
 }
-_TEMPLATED = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER, CONDITION}
+_TEMPLATED = {
+    TEMPLATE,
+    HTML_TEMPLATE,
+    JSON_TEMPLATE,
+    KEY_VALUE,
+    SENDER,
+    CONDITION,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
+}
 
 
 def _strings(value) -> Iterator[str]:

@@ -14,7 +14,14 @@ from typing import Any
 from django.conf import settings
 
 from flows_app import conditions, templating
-from flows_app.actions.base import CONDITION, HTML_TEMPLATE, RENDERED_KINDS, ActionType
+from flows_app.actions.base import (
+    CONDITION,
+    HTML_TEMPLATE,
+    RENDERED_KINDS,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
+    ActionType,
+)
 from flows_app.actions.logic import UNIT_SECONDS, delay_seconds
 from flows_app.definition import walk
 from flows_app.inputs import InputError, render_inputs
@@ -314,7 +321,12 @@ def _with_vars(params: dict, spec) -> dict:
 def _text(value: Any, kind: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, str) and kind in ("template", HTML_TEMPLATE):
+    if isinstance(value, str) and kind in (
+        "template",
+        HTML_TEMPLATE,
+        XML_TEMPLATE,
+        TEMPLATE_OR_NUMBER,
+    ):
         return value
     return json.dumps(value, indent=2, ensure_ascii=False)
 

@@ -66,6 +66,10 @@ HTTP_TIMEOUT = env.integer("SLUICE_HTTP_TIMEOUT", 30, 1, 300)
 HTTP_MAX_RESPONSE_BYTES = env.integer(
     "SLUICE_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 2**30
 )
+# Verify email address looks up MX records: through these resolvers (IP or IP:PORT), or the
+# system's (/etc/resolv.conf) when unset; a lookup that takes longer fails the step.
+DNS_NAMESERVERS = env.nameservers("SLUICE_DNS_NAMESERVERS")
+DNS_TIMEOUT = env.integer("SLUICE_DNS_TIMEOUT", 5, 1, 60)
 
 ALLOWED_HOSTS = env.words(
     "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]

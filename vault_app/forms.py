@@ -6,11 +6,19 @@ from django import forms
 
 from vault_app import crypto
 from vault_app.kinds import ConnectionKind
-from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, Field
+from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, MULTILINE, SECRET_MULTILINE, Field
 from vault_app.models import PURPOSE_KIND, Connection, Provider
 
 KEEP_HELP = "A value is set and stays hidden. Leave blank to keep it; type a new one to replace it."
-TEXT_LIMIT, SECRET_LIMIT = 255, 4096
+TEXT_LIMIT, SECRET_LIMIT, MULTILINE_LIMIT = 255, 4096, 16384
+AREA_ATTRS = {"rows": "6", "spellcheck": "false", "class": "code"}
+
+
+class SecretTextarea(forms.Textarea):
+    """A text area that never sends its value back to the browser (a private key)."""
+
+    def format_value(self, value):
+        return None
 
 
 def refuse_control_characters(value: str) -> None:
@@ -29,6 +37,9 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
         common["required"] = common["required"] and not has_stored_secret
         if has_stored_secret:
             common["help_text"] = f"{KEEP_HELP} {spec.help}".strip()
+        if spec.kind == SECRET_MULTILINE:
+            secret_area = SecretTextarea(attrs=AREA_ATTRS)
+            return forms.CharField(widget=secret_area, max_length=MULTILINE_LIMIT, **common)
         widget = forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
         )
@@ -41,6 +52,9 @@ def _form_field(spec: Field, has_stored_secret: bool) -> forms.Field:
         return forms.ChoiceField(choices=spec.choices, initial=spec.default, **common)
     if spec.kind == EMAIL:
         return forms.EmailField(**common)
+    if spec.kind == MULTILINE:
+        area = forms.Textarea(attrs=AREA_ATTRS)
+        return forms.CharField(widget=area, max_length=MULTILINE_LIMIT, **common)
     attrs = {"placeholder": spec.placeholder, "spellcheck": "false"} if spec.placeholder else {}
     return forms.CharField(
         widget=forms.TextInput(attrs=attrs),
@@ -102,13 +116,25 @@ class ConnectionForm(forms.Form):
                 if not (spec.secret and self.secret_is_set(spec.name)):
                     self.add_error(spec.name, "This field is required.")
                 continue
+            if spec.kind in (MULTILINE, SECRET_MULTILINE) and isinstance(value, str):
+                value = cleaned[spec.name] = value.replace("\r\n", "\n")  # browsers send CRLF
             if spec.validate and value not in (None, ""):
                 try:
                     cleaned[spec.name] = spec.validate(value)
                 except forms.ValidationError as exc:
                     self.add_error(spec.name, exc)
         self._merge_stored_secrets(cleaned)
+        self._check_together(cleaned)
         return cleaned
+
+    def _check_together(self, cleaned):
+        """Run the kind's own check of settings that only work together (a key and its
+        algorithm), once each setting is valid on its own."""
+        check = self.kind.extra.get("check")
+        if check is None or self.errors:
+            return
+        for name, message in check(self.credentials()).items():
+            self.add_error(name if name in self.fields else None, message)
 
     def _merge_stored_secrets(self, cleaned):
         """Fill blank secret fields with the stored values the user chose to keep."""

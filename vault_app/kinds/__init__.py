@@ -1,6 +1,6 @@
 """The registry of connection kinds: one module each, listed here explicitly."""
 
-from vault_app.kinds import auth0, http, smtp, twilio
+from vault_app.kinds import auth0, http, jwt, smtp, twilio
 from vault_app.kinds.base import ConnectionKind, Field, TestResult
 
 KINDS: dict[str, ConnectionKind] = {
@@ -10,6 +10,7 @@ KINDS: dict[str, ConnectionKind] = {
         smtp.KIND,
         twilio.KIND,
         http.KIND,
+        jwt.KIND,
     )
 }
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 TEXT, SECRET, INTEGER, CHOICE, EMAIL = "text", "secret", "integer", "choice", "email"
+MULTILINE, SECRET_MULTILINE = "multiline", "secret-multiline"  # PEM keys and the like
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Field:
 
     @property
     def secret(self) -> bool:
-        return self.kind == SECRET
+        return self.kind in (SECRET, SECRET_MULTILINE)
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether the field is in use with these settings (always, unless ``shown_for``)."""
