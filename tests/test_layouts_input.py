@@ -178,13 +178,16 @@ def test_a_declared_connection_of_another_kind_is_a_problem(db, tmp_path, twilio
 
 def test_connections_of_apps_sluice_lacks_are_noted_and_their_setup_never_read(db, tmp_path):
     secret = "sk_live_never_stored_81"
+    slack = {"name": "Team chat", "app_id": "SLACK", "setup": {"type": "BEARER", "token": secret}}
     http = {"name": "CRM hook", "app_id": "HTTP", "setup": {"type": "BEARER", "token": secret}}
     twilio = {"name": "SMS", "app_id": "TWILIO", "setup": {"api_key": secret}}
-    report = run("import", "--placeholders", directory_repo(tmp_path, http, twilio))
-    assert "Sluice has no HTTP connections, so 'CRM hook' was not added to the vault" in report
-    sms = Connection.objects.get(name="SMS")
-    assert (sms.kind, sms.config, sms.secrets_set, sms.secrets_token) == ("twilio", {}, [], "")
-    assert not Connection.objects.filter(name="CRM hook").exists()
+    report = run("import", "--placeholders", directory_repo(tmp_path, slack, http, twilio))
+    assert "Sluice has no SLACK connections, so 'Team chat' was not added to the vault" in report
+    assert not Connection.objects.filter(name="Team chat").exists()
+    for name, kind in (("SMS", "twilio"), ("CRM hook", "http")):
+        placeholder = Connection.objects.get(name=name)
+        assert (placeholder.kind, placeholder.config, placeholder.secrets_set) == (kind, {}, [])
+        assert placeholder.secrets_token == ""
 
 
 def test_a_connection_file_without_an_app_id_is_refused(db, tmp_path):

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from vault_app.kinds import KINDS as CONNECTION_KINDS
+
 DIRECTORY = "directory"
 YAML = "yaml"
 LAYOUTS = (DIRECTORY, YAML)
@@ -10,7 +12,7 @@ CONNECTIONS = "flow-vault-connections"
 TENANT = "tenant.yaml"
 SETUP = "@@SETUP_CONFIG@@"  # the deploy CLI's keyword for a connection's secrets
 # Sluice's connection kinds as Auth0 names its vault connection apps (``app_id``).
-APP_IDS = {"auth0": "AUTH0", "twilio": "TWILIO"}
+APP_IDS = {key: kind.app_id for key, kind in CONNECTION_KINDS.items() if kind.app_id}
 KINDS = {app_id: kind for kind, app_id in APP_IDS.items()}
 
 

@@ -62,6 +62,7 @@ class ConnectionKind:
     fields: tuple[Field, ...]
     test: Callable[[Mapping[str, Any]], TestResult]
     provides: str | None = None
+    app_id: str | None = None  # the app Auth0's vault names this kind by, if it has one
     extra: dict = field(default_factory=dict)
 
     @property

@@ -201,6 +201,7 @@ def _setup(name: str) -> tuple[str, str]:
 
 KIND = ConnectionKind(
     key="http",
+    app_id="HTTP",
     label="HTTP",
     description="Credentials for HTTP request steps: a bearer token, basic authentication, "
     "an API key, or OAuth client credentials.",

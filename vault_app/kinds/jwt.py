@@ -47,6 +47,7 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
 
 KIND = ConnectionKind(
     key="jwt",
+    app_id="JWT",
     label="JSON web token",
     description="The algorithm and key that Sign JSON web token and Verify JSON web token "
     "use. Tokens are verified with this algorithm only, whatever their header says.",
