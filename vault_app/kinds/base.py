@@ -30,6 +30,9 @@ class Field:
     max_value: int | None = None
     validate: Callable[[Any], Any] | None = None
     placeholder: str = ""
+    # The name of another field: when that one has a value, this one needs one too
+    # (an SMTP login's password goes with its username).
+    required_with: str = ""
 
     @property
     def secret(self) -> bool:
@@ -62,6 +65,30 @@ class ConnectionKind:
     @property
     def plain_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.secret)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def missing(self, values: Mapping[str, Any]) -> list[Field]:
+        """The fields that need a value and have none: the required ones, and those
+        required with another field that has one."""
+        return [
+            f
+            for f in self.fields
+            if is_blank(values.get(f.name))
+            and (f.required or (f.required_with and not is_blank(values.get(f.required_with))))
+        ]
+
+    def missing_message(self, spec: Field) -> str:
+        """Why a connection test cannot pass without ``spec``'s value."""
+        other = self.field(spec.required_with) if not spec.required else None
+        if other is None:
+            return f"No {spec.label.lower()} is set."
+        return f"No {spec.label.lower()} is set; the {other.label.lower()} needs one."
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == ""
 
 
 def scrub(text: str, secrets: Mapping[str, Any]) -> str:
