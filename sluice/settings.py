@@ -157,14 +157,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Static files are served by WhiteNoise straight from the apps and static/; set
-# SLUICE_STATIC_ROOT and run collectstatic to serve them from one folder instead.
-STATIC_ROOT = env.string("SLUICE_STATIC_ROOT") or None
+# `manage.py collectstatic` copies the static files here under names that carry a hash of
+# their content, with gzip and Brotli copies; WhiteNoise serves them, the hashed names
+# with a cache lifetime of a year. `make run` collects them on every start.
+STATIC_ROOT = Path(env.string("SLUICE_STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
