@@ -65,7 +65,7 @@ class ConnectionForm(forms.Form):
         kind: ConnectionKind,
         *args,
         instance: Connection | None = None,
-        person: object = None,
+        person: int | None = None,
         **kwargs,
     ):
         self.kind = kind

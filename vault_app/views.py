@@ -14,6 +14,9 @@ from vault_app.forms import ConnectionForm, ProvidersForm
 from vault_app.kinds import KINDS
 from vault_app.models import Connection, Provider, run_test, set_provider, test_connection
 
+# The session key under which Save and test tells the connection's page what failed.
+_FAILED_TEST = "vault_failed_test"
+
 
 def _connections():
     return Connection.objects.prefetch_related("uses__flow").order_by("kind", "name")
@@ -83,9 +86,6 @@ def _after_save(request, form, connection):
         return redirect("vault:list")
     request.session[_FAILED_TEST] = {"pk": connection.pk, "field": result.field or ""}
     return redirect(connection)
-
-
-_FAILED_TEST = "vault_failed_test"
 
 
 class _FailedTest(NamedTuple):
