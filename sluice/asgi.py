@@ -13,7 +13,7 @@ django_application = get_asgi_application()
 
 from sluice.checks import refuse_unsafe_start  # noqa: E402
 
-refuse_unsafe_start()
+refuse_unsafe_start(serves_pages=True)
 
 from sluice.routing import websocket_urlpatterns  # noqa: E402
 

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sluice.middleware.private_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -166,14 +167,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Static files are served by WhiteNoise straight from the apps and static/; set
-# SLUICE_STATIC_ROOT and run collectstatic to serve them from one folder instead.
-STATIC_ROOT = env.string("SLUICE_STATIC_ROOT") or None
+# `manage.py collectstatic` copies the static files here under names that carry a hash of
+# their content, with gzip and Brotli copies; WhiteNoise serves them, the hashed names
+# with a cache lifetime of a year. `make run` collects them on every start.
+STATIC_ROOT = Path(env.string("SLUICE_STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -230,6 +231,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"forbidden_in_one_line": {"()": "sluice.log_filters.ForbiddenInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {
         "handlers": ["console"],
@@ -237,5 +239,9 @@ LOGGING = {
             "SLUICE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
     },
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_in_one_line"]},
+    },
 }

@@ -357,6 +357,31 @@ def test_publishing_lists_the_version_and_it_can_be_restored(
     assert ids(flow) == ["get_user"]
 
 
+def test_publishing_an_unchanged_draft_says_so_and_adds_no_version(editor_client, db):
+    noop = {"id": "noop", "type": "FLOW", "action": "DO_NOTHING", "params": {}}
+    flow = create_flow(name="Quiet", definition={"schema_version": 1, "actions": [noop]})
+    first = editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    assert "Published version 1." in first
+    again = editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    assert "Nothing changed since v1: no version was added." in again
+    assert "Published version" not in again
+    assert list(flow.versions.values_list("number", flat=True)) == [1]
+
+    changed = fresh(flow).draft
+    changed["actions"][0]["alias"] = "Wait a moment"
+    Flow.objects.filter(pk=flow.pk).update(draft=changed)
+    assert (
+        "Published version 2."
+        in editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    )
+    editor_client.post(url("flow_version_restore", flow, 1))
+    assert (
+        "Published version 3."
+        in editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    )
+    assert FlowVersion.objects.get(flow=flow, number=3).definition["actions"][0] == noop
+
+
 def test_a_test_run_runs_the_draft_and_shows_its_steps(
     editor_client, editor_user, db, auth0_standin, django_capture_on_commit_callbacks
 ):

@@ -336,7 +336,9 @@ def test_a_secret_that_cannot_be_decrypted_is_a_clear_error(
 
 def test_save_and_test_puts_an_unreachable_host_on_its_field(admin_client, unused_port):
     response = admin_client.post(
-        "/vault/new/?kind=auth0", {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"}
+        "/vault/new/?kind=auth0",
+        {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"},
+        follow=True,
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -356,16 +358,22 @@ def test_the_test_button_answers_htmx_with_the_status_cell(admin_client, unused_
     assert "Failed" in html and "<html" not in html
 
 
-def test_after_a_failed_test_on_create_the_form_saves_the_same_connection(
+def test_after_a_failed_test_on_create_the_browser_is_on_the_connection_s_page(
     admin_client, unused_port
 ):
     response = admin_client.post(
         "/vault/new/?kind=twilio",
         {**FORMS["twilio"](api_base_url=f"http://127.0.0.1:{unused_port}"), "then": "test"},
+        follow=True,
     )
     connection = Connection.objects.get()
+    assert response.redirect_chain == [(f"/vault/{connection.pk}/", 302)]
     assert f'action="/vault/{connection.pk}/"' in response.content.decode()
     assert b"The connection was saved, but its test failed" in response.content
+    assert b'id="id_api_base_url_error"><li>Test failed: Could not reach' in response.content
+    again = admin_client.get(f"/vault/{connection.pk}/").content
+    assert b"The connection was saved, but its test failed" not in again
+    assert b"Last test failed" in again
 
 
 def test_no_log_line_carries_a_secret(admin_client, caplog, auth0_standin, twilio_standin):

@@ -55,13 +55,8 @@ class Connection(models.Model):
     def missing_settings(self) -> list[str]:
         """The labels of required settings not filled in: a placeholder made by an import
         has them all missing until an admin completes it."""
-        filled = {name for name, value in self.config.items() if value not in (None, "")}
-        filled |= set(self.secrets_set)
-        return [
-            f.label
-            for f in self.kind_spec.fields
-            if f.required and f.applies(self.config) and f.name not in filled
-        ]
+        values = {**self.config, **dict.fromkeys(self.secrets_set, "set")}
+        return [f.label for f in self.kind_spec.missing(values)]
 
     def credentials(self) -> dict:
         """Return every setting, secrets decrypted, for building a client."""
@@ -75,7 +70,14 @@ class Connection(models.Model):
 
 
 def run_test(kind: ConnectionKind, credentials: dict) -> TestResult:
-    """Test credentials, making sure no secret comes back in the message."""
+    """Test credentials, making sure no secret comes back in the message.
+
+    Settings that are missing are named before anything is sent: a login without its
+    secret would only be refused, and the refusal would not say why.
+    """
+    missing = kind.missing(credentials)
+    if missing:
+        return TestResult(False, kind.missing_message(missing[0]), field=missing[0].name)
     result = kind.test(credentials)
     secrets = {name: credentials.get(name) for name in kind.secret_names}
     return TestResult(result.ok, scrub(result.message, secrets), result.field)

@@ -6,7 +6,8 @@ Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running
 ``waiting`` (in a Delay until ``resume_at``), then ``succeeded``, ``failed`` or ``cancelled``;
 ``final`` says it will not change any more. A step's ``status`` is ``running``, ``waiting``,
 ``succeeded``, ``failed``, ``skipped`` (on the branch an If/then did not take) or
-``cancelled``; its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
+``cancelled``; ``allowed_failure`` is true on a failed step whose failure the flow allows
+(the run went on); its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
 ``seconds`` and ``until``, its ``vars`` the shared variables after it when it changed them.
 """
 
@@ -18,7 +19,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path, reverse
 
 from flows_app.api_auth import api_error, bearer_api
-from flows_app.definition import Problem
+from flows_app.definition import Problem, all_steps
+from flows_app.engine import may_fail
 from flows_app.models import Flow, FlowToken, Run, StepRun
 from flows_app.services import InvalidFlow, start_run
 from flows_app.views.timeline import masked_condition_inputs
@@ -139,6 +141,7 @@ def _has_nul(value: Any) -> bool:
 
 def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
     steps = list(run.steps.all())
+    may_fail_ids = {str(step.get("id")) for step in all_steps(run.definition) if may_fail(step)}
     return {
         "id": run.pk,
         "flow": {"id": run.flow_id, "name": run.flow.name},
@@ -156,16 +159,17 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "error": run.error,
         "result": run.result,
         "input": run.input,
-        "steps": [_step_record(step) for step in steps],
+        "steps": [_step_record(step, step.step_id in may_fail_ids) for step in steps],
         **_links(request, run),
     }
 
 
-def _step_record(step: StepRun) -> dict[str, Any]:
+def _step_record(step: StepRun, failure_allowed: bool) -> dict[str, Any]:
     return {
         "step_id": step.step_id,
         "action_type": step.action_type,
         "status": step.status,
+        "allowed_failure": failure_allowed and step.status == StepRun.Status.FAILED,
         "position": step.position,
         "started_at": step.started_at,
         "finished_at": step.finished_at,

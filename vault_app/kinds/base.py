@@ -35,6 +35,9 @@ class Field:
     # (field, value): the field belongs to one choice of another field, such as one setup
     # of an HTTP connection; it is required, kept and shown only when that choice is made.
     shown_for: tuple[str, str] | None = None
+    # The name of another field: when that one has a value, this one needs one too
+    # (an SMTP login's password goes with its username).
+    required_with: str = ""
 
     @property
     def secret(self) -> bool:
@@ -72,6 +75,31 @@ class ConnectionKind:
     @property
     def plain_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.secret)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def missing(self, values: Mapping[str, Any]) -> list[Field]:
+        """The fields in use that need a value and have none: the required ones, and those
+        required with another field that has one."""
+        return [
+            f
+            for f in self.fields
+            if f.applies(values)
+            and is_blank(values.get(f.name))
+            and (f.required or (f.required_with and not is_blank(values.get(f.required_with))))
+        ]
+
+    def missing_message(self, spec: Field) -> str:
+        """Why a connection test cannot pass without ``spec``'s value."""
+        other = self.field(spec.required_with) if not spec.required else None
+        if other is None:
+            return f"No {spec.label.lower()} is set."
+        return f"No {spec.label.lower()} is set; the {other.label.lower()} needs one."
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == ""
 
 
 def scrub(text: str, secrets: Mapping[str, Any]) -> str:
