@@ -106,9 +106,11 @@ def test_a_refused_oauth_test_names_the_secret_and_keeps_it_hidden(admin_client,
             token_endpoint=api_standin.token_endpoint,
             then="test",
         ),
+        follow=True,
     )
     page = response.content.decode()
-    assert response.status_code == 200
+    [connection] = Connection.objects.all()
+    assert response.redirect_chain == [(f"/vault/{connection.pk}/", 302)]
     assert response.context["form"].errors["client_secret"] == [
         "Test failed: The token endpoint 127.0.0.1 refused (401): invalid_client: "
         "Client authentication failed."
