@@ -13,7 +13,8 @@ from flows_app.actions.base import (
     StepFailed,
     StepOutcome,
 )
-from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient, api_path
+from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient
+from vault_app.clients.auth0_requests import InvalidRequest, api_path
 
 GROUP = "Auth0"
 CONNECTION_INPUT = Input(
@@ -38,11 +39,14 @@ def _client(inputs: dict[str, Any], ctx: StepContext) -> ManagementClient:
 
 
 def _call(send) -> ApiResponse:
-    """Turn the Management API's errors into a step failure that keeps Auth0's body."""
+    """Turn the Management API's errors into a step failure that keeps Auth0's body, and a
+    request the client refuses to send into a step failure that says why."""
     try:
         return send()
     except ManagementApiError as exc:
         raise StepFailed(str(exc), body=exc.body, status=exc.status) from None
+    except InvalidRequest as exc:
+        raise StepFailed(str(exc)) from None
 
 
 def _object(inputs: dict[str, Any], name: str, label: str) -> dict:
@@ -86,7 +90,7 @@ def send_request(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
         raise StepFailed(f"Method must be one of {', '.join(METHODS)}, got {method!r}.")
     try:
         path = api_path(str(inputs.get("pathname") or ""))
-    except ValueError as exc:
+    except InvalidRequest as exc:
         raise StepFailed(str(exc)) from None
     payload = inputs.get("payload")
     response = _call(
@@ -95,7 +99,7 @@ def send_request(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
             path,
             json=payload if payload not in (None, "", {}) and method != "GET" else None,
             params=_object(inputs, "params", "URL Params") or None,
-            headers={str(k): str(v) for k, v in _object(inputs, "headers", "Headers").items()},
+            headers=_object(inputs, "headers", "Headers"),
         )
     )
     output = {

@@ -345,7 +345,7 @@ class ManagementClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
-        """Send a Custom API request; raise ValueError before sending anything doubtful."""
+        """Send a Custom API request; raise InvalidRequest before sending anything doubtful."""
         return self._send(
             request_method(method),
             api_path(path),
