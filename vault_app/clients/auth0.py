@@ -11,8 +11,10 @@ Tokens
     PostgreSQL; on SQLite the database write lock that Sluice's ``BEGIN IMMEDIATE``
     transactions take), and whoever gets the lock second finds the first one's token.
     The token is fetched while the lock is held: at most the outbound timeout, about once
-    a day per connection. A token is keyed by a fingerprint of domain, client id and
-    audience, so one issued for credentials that have since changed is never used. A 401
+    a day per connection. A token is keyed by a fingerprint of domain, client id, client
+    secret and audience, so one issued for credentials that have since changed is never
+    used, not even from another process's memo; saving a connection whose credentials
+    changed also deletes its stored token (``Connection.save``). A 401
     from the API drops the token and fetches a new one, once per request.
 
 Paths and parameters
@@ -33,7 +35,6 @@ Errors
 
 from __future__ import annotations
 
-import hashlib
 import json as jsonlib
 import logging
 import math
@@ -49,6 +50,7 @@ from typing import Any
 import httpx
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from vault_app import crypto
 from vault_app.clients.auth0_requests import (
@@ -183,6 +185,7 @@ class _Held:
     use_until: datetime
 
 
+_FINGERPRINT_SALT = "sluice.management-token"
 _memo: dict[tuple[int, str], _Held] = {}
 _flight_locks: dict[tuple[int, str], threading.Lock] = {}
 _guard = threading.Lock()
@@ -199,9 +202,18 @@ def forget_cached_tokens() -> None:
 
 
 def fingerprint(credentials: Mapping[str, Any]) -> str:
-    """Name what a token is valid for: the tenant, the client and the audience."""
-    parts = [credentials["domain"], credentials["client_id"], audience(credentials)]
-    return hashlib.sha256(jsonlib.dumps(parts).encode()).hexdigest()
+    """Name what a token is valid for: the tenant, the client, its secret and the audience.
+
+    The secret is in it so that every process's memo lets go of a token once an admin
+    changes the secret; the hash is keyed with SECRET_KEY, so it gives nothing away.
+    """
+    parts = [
+        credentials["domain"],
+        credentials["client_id"],
+        credentials.get("client_secret") or "",
+        audience(credentials),
+    ]
+    return salted_hmac(_FINGERPRINT_SALT, jsonlib.dumps(parts), algorithm="sha256").hexdigest()
 
 
 def _usable(held: _Held | None, stale: str | None) -> _Held | None:
