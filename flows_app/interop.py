@@ -40,9 +40,11 @@ from flows_app.definition import (
     action_of,
     all_steps,
     connection_kind,
+    nesting_problems,
     steps_of,
     unsupported_message,
 )
+from flows_app.json_limits import TooDeep, depth_exceeds, has_nul, loads
 from flows_app.models import Flow
 from flows_app.services import InvalidFlow, create_flow, problems_of
 from vault_app.models import Connection
@@ -171,7 +173,7 @@ def read_path(path: Path) -> list[tuple[str, Any]]:
     it (``flows/*.json`` inside it, or ``*.json`` directly), sorted by file name."""
     if str(path) == "-":
         try:
-            return [("standard input", json.loads(sys.stdin.read()))]
+            return [("standard input", read_json(sys.stdin.read(), "Standard input"))]
         except json.JSONDecodeError as exc:
             raise ImportFailed([Problem(f"Standard input is not JSON: {exc}.")]) from None
     if path.is_dir():
@@ -184,12 +186,20 @@ def read_path(path: Path) -> list[tuple[str, Any]]:
     documents = []
     for file in files:
         try:
-            documents.append((str(file), json.loads(file.read_text())))
+            documents.append((str(file), read_json(file.read_text(), str(file))))
         except OSError as exc:
             raise ImportFailed([Problem(f"Cannot read {file}: {exc.strerror}.")]) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ImportFailed([Problem(f"{file} is not JSON: {exc}.")]) from None
     return documents
+
+
+def read_json(text: str | bytes, source: str) -> Any:
+    """Parse a flow document's JSON; raises ImportFailed for JSON nested past the parser."""
+    try:
+        return loads(text, source, limit=None)
+    except TooDeep as exc:
+        raise ImportFailed([Problem(str(exc))]) from None
 
 
 def parse(source: str, document: Any) -> Incoming:
@@ -204,6 +214,7 @@ def parse(source: str, document: Any) -> Incoming:
     actions = document.get("actions", [])
     if not isinstance(actions, list):
         raise ImportFailed([Problem(f"{source}: actions must be a list.")])
+    _check_nesting(source, document, actions)
     if document.get("format") == SLUICE_FORMAT:
         return _parse_sluice(source, name, actions, document)
     unknown = set(document) - AUTH0_FLOW_KEYS
@@ -211,6 +222,22 @@ def parse(source: str, document: Any) -> Incoming:
         raise _unknown_keys(source, unknown)
     flow_id = document.get("id")
     return Incoming(source, name, copy.deepcopy(actions), auth0_id=str(flow_id or "")[:30])
+
+
+def _check_nesting(source: str, document: dict, actions: list) -> None:
+    """Refuse what nests too deep before anything copies or walks the document."""
+    too_deep = nesting_problems({"actions": actions})
+    if too_deep:
+        raise ImportFailed(
+            [Problem(f"{source}: {p.message}", p.step_id, p.input) for p in too_deep]
+        )
+    for key in ("id", "description", "auth0_id", "test_data"):
+        if depth_exceeds(document.get(key)):
+            raise ImportFailed([Problem(f"{source}: {str(TooDeep(key))}")])
+    if has_nul(document):
+        raise ImportFailed(
+            [Problem(f"{source}: text in a flow cannot contain NUL characters (\\u0000).")]
+        )
 
 
 def _parse_sluice(source: str, name: str, actions: list, document: dict) -> Incoming:

@@ -320,6 +320,30 @@ def test_test_data_is_saved_or_kept_as_typed(editor_client, flow):
     assert fresh(flow).test_data == {"vars": {"plan": "pro"}}
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '{"vars": ' + '{"a": ' * 500 + "1" + "}" * 501,
+        '{"vars": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    ],
+)
+def test_test_data_nested_too_deep_is_refused_and_kept_as_typed(editor_client, flow, typed):
+    response = editor_client.post(url("editor_test_data", flow), {"test_data": typed}, **HTMX)
+
+    assert response.status_code == 200
+    assert "nests objects and lists more than 32 deep" in response.content.decode()
+    assert response.context["test_data_text"] == typed
+    assert fresh(flow).test_data == {"context": {"user": {"user_id": "auth0|123"}}}
+
+
+def test_a_json_input_nested_too_deep_is_refused(editor_client, flow):
+    typed = '{"a": ' * 200 + "1" + "}" * 200
+    html = editor_client.post(
+        url("editor_preview", flow, "call_api"), {"p-payload": typed}, **HTMX
+    ).content.decode()
+    assert "nests objects and lists more than 32 deep" in html
+
+
 def test_the_variable_picker_lists_data_steps_and_functions(editor_client, flow):
     html = editor_client.get(url("flow_editor", flow) + "?step=call_api").content.decode()
     assert 'data-insert="context.user.user_id"' in html

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts_app.access import editor_required
 from flows_app import interop
+from flows_app.json_limits import TooDeep, loads
 from flows_app.models import Flow
 from flows_app.services import create_flow, duplicate_flow
 from flows_app.views.runs import HtmxHttpRequest
@@ -97,11 +98,13 @@ class ImportForm(forms.Form):
     @staticmethod
     def _parse(text: str, where: str):
         try:
-            return json.loads(text)
+            return loads(text, where, limit=None)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"{where} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
+        except TooDeep as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 def _editor_or_page(flow: Flow):
