@@ -166,7 +166,7 @@ def validate(
     if too_deep:  # the checks below recurse into what nests
         return too_deep
     checker = _Checker(connection_kinds)
-    checker.check_list(actions, set(), 0)
+    checker.check_list(actions, 0)
     return checker.problems
 
 
@@ -222,35 +222,49 @@ def _deep_values(step: Any) -> Iterator[tuple[str | None, str]]:
 
 
 class _Checker:
-    """Walks the tree: ``earlier`` holds the ids of the steps that surely ran before the
-    step at hand (those of a branch count only inside it); ``seen`` every id so far."""
+    """Walks the tree: ``visible`` holds the ids of the steps that surely ran before the
+    step at hand (those of a branch count only inside it, and after the If/then); ``seen``
+    every id so far. One set is kept and a branch's ids are taken out again after it, so
+    the walk stays linear however many If/then a flow has."""
 
     def __init__(self, connection_kinds: Mapping[int, str] | None):
         self.connection_kinds = connection_kinds
         self.problems: list[Problem] = []
         self.seen: set[str] = set()
+        self.visible: set[str] = set()
         self.position = 0
 
-    def check_list(self, steps: list, earlier: set[str], depth: int) -> set[str]:
-        """Check steps in order; return the ids a step after the list may read."""
-        earlier = set(earlier)
+    def check_list(self, steps: list, depth: int) -> list[str]:
+        """Check steps in order; return the ids it made visible to the steps after it."""
+        added: list[str] = []
         for step in steps:
             self.position += 1
-            self.problems += _step_problems(step, self.position, earlier, self.connection_kinds)
+            self.problems += _step_problems(
+                step, self.position, self.visible, self.connection_kinds
+            )
             label = _label(step, self.position)
             if isinstance(step, dict) and isinstance(step.get("id"), str):
-                if step["id"] in self.seen and step["id"] not in earlier:
+                if step["id"] in self.seen and step["id"] not in self.visible:
                     self.problems.append(Problem(_taken(step["id"]), label))
                 self.seen.add(step["id"])
-                earlier.add(step["id"])
+                added += self._show([step["id"]])
             branches = branches_of(step)
             if branches and depth >= DEPTH_LIMIT:
                 self.problems.append(Problem(f"If/then nests at most {DEPTH_LIMIT} deep.", label))
                 continue
-            before = set(earlier)  # each branch sees the steps before it, not the other one
-            for _, inner in branches:
-                earlier |= self.check_list(inner, before, depth + 1)
-        return earlier
+            from_branches: list[str] = []
+            for _, inner in branches:  # each branch sees the steps before it, not the other one
+                shown = self.check_list(inner, depth + 1)
+                self.visible.difference_update(shown)
+                from_branches += shown
+            added += self._show(from_branches)
+        return added
+
+    def _show(self, ids: list[str]) -> list[str]:
+        """Make ids visible; return those that were not already."""
+        new = [i for i in dict.fromkeys(ids) if i not in self.visible]
+        self.visible.update(new)
+        return new
 
 
 def _label(step: Any, position: int) -> str:

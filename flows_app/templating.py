@@ -282,6 +282,11 @@ def render_json(data: Any, scope: Mapping[str, Any]) -> Rendered:
 
 def check_template(source: str) -> list[TemplateProblem]:
     """Return the template's syntax problems, with line and column; [] when it is fine."""
+    try:
+        _parse(source, False)  # most templates are fine: parse once, and keep it for later
+        return []
+    except TemplateError:
+        pass
     problems: list[TemplateProblem] = []
     collecting = _PROBLEMS.set(problems)
     try:
