@@ -5,6 +5,7 @@ refused before anything walks them; nothing is imported.
 """
 
 import json
+import threading
 
 import pytest
 from django.core.management import call_command
@@ -171,3 +172,101 @@ def test_validation_names_deep_nesting_without_recursing(db):
 def test_a_deep_document_from_a_tenant_is_refused_too(db):
     with pytest.raises(interop.ImportFailed, match="If/then nests at most 20 deep"):
         interop.import_documents([("tenant", {"name": "Deep", "actions": nested_branches(300)})])
+
+
+# Size and the database's write lock ----------------------------------------------------------
+
+
+def sized_flow(megabytes: float) -> dict:
+    """A Sluice export whose description makes it about ``megabytes`` MB."""
+    return {
+        "format": "sluice-flow",
+        "name": "Big flow",
+        "description": "x" * int(megabytes * 1_000_000),
+        "actions": [{"id": "s", "type": "FLOW", "action": "DO_NOTHING", "params": {}}],
+    }
+
+
+def test_the_cli_takes_1_mb_unless_told_more(db, tmp_path):
+    path = flow_file(tmp_path, sized_flow(1.5))
+
+    message = cli_import(path)
+    assert "The flows to import are larger than 1 MB together." in message
+    assert "--max-size" in message
+    assert not Flow.objects.exists()
+
+    call_command("flows", "import", "--max-size", "2", str(path))
+    assert Flow.objects.get().name == "Big flow"
+
+
+def test_the_cli_size_limit_counts_every_file_of_a_directory(db, tmp_path):
+    for number in range(3):
+        flow_file(tmp_path, {**sized_flow(0.4), "name": f"Part {number}"}, f"part{number}.json")
+
+    assert "larger than 1 MB together" in cli_import(tmp_path)
+    assert not Flow.objects.exists()
+
+
+@pytest.mark.parametrize("megabytes", [1.05, 20])
+def test_a_pasted_import_over_1_mb_gets_the_import_page_with_a_clear_message(
+    editor_client, caplog, megabytes
+):
+    text = json.dumps(sized_flow(megabytes))
+
+    response = editor_client.post("/flows/import/", {"text": text})
+
+    assert response.status_code in (413, 422)
+    page = response.content.decode()
+    assert "The flows to import are larger than 1 MB together." in page
+    assert '<form method="post" enctype="multipart/form-data"' in page
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not Flow.objects.exists()
+
+
+def test_uploaded_files_over_1_mb_get_the_same_message(editor_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("big.json", json.dumps(sized_flow(3)).encode())
+
+    response = editor_client.post("/flows/import/", {"uploads": [upload]})
+
+    assert response.status_code == 413
+    assert "The flows to import are larger than 1 MB together." in response.content.decode()
+
+
+def test_a_big_pasted_import_still_needs_a_signed_in_editor(client, viewer_client, db):
+    text = json.dumps(sized_flow(3))
+
+    assert client.post("/flows/import/", {"text": text}).status_code == 302
+    assert viewer_client.post("/flows/import/", {"text": text}).status_code == 403
+
+
+def test_other_writes_go_on_while_an_import_is_being_checked(transactional_db, monkeypatch):
+    """Checking a big import takes seconds; SQLite has one write lock for everybody."""
+    from django.db import connection as db_connection
+
+    from flows_app.services import create_flow
+
+    checked = interop.problems_besides_unsupported
+    writes: list = []
+
+    def write_from_elsewhere():
+        try:
+            writes.append(create_flow(name="Created meanwhile").pk)
+        except Exception as exc:  # noqa: BLE001  (what the other writer saw)
+            writes.append(exc)
+        finally:
+            db_connection.close()
+
+    def check_while_writing(*args, **kwargs):
+        writer = threading.Thread(target=write_from_elsewhere)
+        writer.start()
+        writer.join()
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(interop, "problems_besides_unsupported", check_while_writing)
+
+    interop.import_documents([("file", {"name": "Imported", "actions": nested_branches(3)})])
+
+    assert [type(w) for w in writes] == [int], writes
+    assert set(Flow.objects.values_list("name", flat=True)) == {"Created meanwhile", "Imported"}

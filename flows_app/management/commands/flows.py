@@ -5,6 +5,7 @@ vault (the messages on standard error say which); 2 the command line was wrong.
 """
 
 import sys
+from argparse import ArgumentTypeError
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +13,16 @@ from django.core.management.base import BaseCommand, CommandError
 from flows_app import interop
 from flows_app.management.cli import find_flow
 from flows_app.models import Flow
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 10_000:
+        raise ArgumentTypeError(f"{text!r} is not a size in MB, such as 1 or 25.")
+    return value
 
 
 class Command(BaseCommand):
@@ -49,6 +60,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Create empty placeholder vault connections for the names the vault lacks.",
         )
+        imported.add_argument(
+            "--max-size",
+            type=_megabytes,
+            default=interop.IMPORT_LIMIT / 1_000_000,
+            metavar="MB",
+            help="The most JSON to read, in MB, all files together (default: 1, as on the "
+            "import page).",
+        )
         self.add_tenant_commands(sub)
 
     def add_tenant_commands(self, sub) -> None:
@@ -63,7 +82,8 @@ class Command(BaseCommand):
         if verb == "export":
             self._export(options)
         elif verb == "import":
-            self._import(options["paths"], options["placeholders"])
+            limit = int(options["max_size"] * 1_000_000)
+            self._import(options["paths"], options["placeholders"], limit)
         else:
             from flows_app.management import tenant_cli
 
@@ -107,13 +127,14 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {directory / name}: {exc.strerror}.") from None
             self.stdout.write(f"Wrote {directory / name}")
 
-    def _import(self, paths: list[str], placeholders: bool) -> None:
+    def _import(self, paths: list[str], placeholders: bool, limit: int) -> None:
         try:
-            documents = [doc for path in paths for doc in interop.read_path(Path(path))]
+            documents = interop.read_paths([Path(path) for path in paths], limit)
             report = interop.import_documents(documents, create_placeholders=placeholders)
         except interop.ImportFailed as exc:
-            raise CommandError(
-                "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)
-            ) from None
+            problems = [str(p) for p in exc.problems]
+            if problems == [interop.too_large(limit)]:
+                problems[0] += " Pass --max-size with more MB to import them anyway."
+            raise CommandError("Nothing was imported:\n  " + "\n  ".join(problems)) from None
         for line in report.lines():
             self.stdout.write(line)
