@@ -1,7 +1,8 @@
 """``manage.py flows``: keep flows in files (and in git) in Auth0's format or Sluice's.
 
 Exit codes: 0 done; 1 nothing was done because of a problem in the flows, the files or the
-vault (the messages on standard error say which); 2 the command line was wrong.
+vault (the messages on standard error say which); 2 the command line was wrong; 4 an export
+wrote some flows but not others (standard error names each one left out, and why).
 """
 
 import sys
@@ -25,11 +26,15 @@ def _megabytes(text: str) -> float:
     return value
 
 
+PARTIAL = 4  # an export wrote some flows and not others
+
+
 class Command(BaseCommand):
     help = (
         "Export flows to files in Auth0's format or Sluice's, or import flow files "
         "(Sluice exports, Auth0 API responses, Auth0 deploy CLI directories). Exit codes: "
-        "0 done, 1 a problem (nothing done), 2 a wrong command line."
+        "0 done, 1 a problem (nothing done), 2 a wrong command line, 4 some flows exported "
+        "and others not (named on standard error)."
     )
 
     def add_arguments(self, parser):
@@ -98,19 +103,34 @@ class Command(BaseCommand):
         documents = [
             (flow, interop.export_document(flow, format=options["format"])) for flow in flows
         ]
-        if options["format"] == interop.AUTH0:
-            for flow, document in documents:
-                problems = interop.schema_problems(document)
-                if problems:
-                    raise CommandError(
-                        f"{flow.name} does not fit Auth0's flow schema:\n  " + "\n  ".join(problems)
-                    )
+        refused = self._refused(documents) if options["format"] == interop.AUTH0 else {}
+        if options["dir"] == "-" and len(documents) != 1:
+            raise CommandError("Standard output takes one flow; give a directory.")
+        if len(refused) == len(documents):
+            raise CommandError("Nothing was exported:\n" + "\n".join(refused.values()))
+        kept = [(flow, document) for flow, document in documents if flow.pk not in refused]
         if options["dir"] == "-":
-            if len(documents) != 1:
-                raise CommandError("Standard output takes one flow; give a directory.")
-            sys.stdout.write(interop.dump(documents[0][1]))
-            return
-        self._write(Path(options["dir"]), documents)
+            sys.stdout.write(interop.dump(kept[0][1]))
+        else:
+            self._write(Path(options["dir"]), kept)
+        if refused:
+            raise CommandError(
+                f"{len(kept)} flow(s) exported; these were not:\n" + "\n".join(refused.values()),
+                returncode=PARTIAL,
+            )
+
+    @staticmethod
+    def _refused(documents: list) -> dict[int, str]:
+        """Flows Auth0 would reject, by id: what to say about each."""
+        refused = {}
+        for flow, document in documents:
+            problems = interop.schema_problems(document)
+            if problems:
+                refused[flow.pk] = (
+                    f"{flow.name} (id {flow.pk}) does not fit Auth0's flow schema:\n  "
+                    + "\n  ".join(problems)
+                )
+        return refused
 
     def _write(self, directory: Path, documents: list) -> None:
         try:
