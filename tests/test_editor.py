@@ -752,3 +752,27 @@ def test_saving_a_condition_keeps_its_branches(editor_client, branched):
     assert 'id="card-check" hx-swap-oob="true"' in saved.content.decode()
     assert shape(branched)[1] == ("check", ["read", ("inner", [], ["text"])], ["call"])
     assert fresh(branched).draft["actions"][1]["alias"] == "Is it Ada?"
+
+
+# Filters on a 16 KB text, 10,000 times over: far more than any time limit allows.
+HEAVY = (
+    "{% assign s = 'x' %}{% for i in (1..14) %}{% assign s = s | append: s %}{% endfor %}"
+    "{% for i in (1..10000) %}{{ s | split: '' | join: '' | size }}{% endfor %}"
+)
+
+
+def test_a_preview_stops_at_1_second_of_cpu_where_a_run_gets_2(editor_client, flow):
+    from flows_app.models import Run
+    from tests.flow_helpers import run_steps
+
+    payload = json.dumps({"n": HEAVY})
+    html = editor_client.post(
+        url("editor_preview", flow, "call_api"), {"p-payload": payload}, **HTMX
+    ).content.decode()
+    run = run_steps(
+        {"id": "r", "type": "FLOW", "action": "RETURN_JSON", "params": {"payload": {"n": HEAVY}}}
+    )
+
+    assert "render time limit reached: 1 second of CPU" in html
+    assert run.status == Run.Status.FAILED
+    assert "render time limit reached: 2 seconds of CPU" in run.error
