@@ -1,5 +1,7 @@
 """Auth0 actions: Create user, Get user, Update user and Custom API request."""
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from flows_app.actions.base import (
@@ -14,7 +16,7 @@ from flows_app.actions.base import (
     StepOutcome,
 )
 from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient
-from vault_app.clients.auth0_requests import InvalidRequest, api_path
+from vault_app.clients.auth0_requests import InvalidRequest, api_path, check_path_parts
 
 GROUP = "Auth0"
 CONNECTION_INPUT = Input(
@@ -82,6 +84,31 @@ def _user_id(inputs: dict[str, Any]) -> str:
     if not user_id:
         raise StepFailed("User ID rendered empty; check the template and the test data.")
     return user_id
+
+
+_OUTPUT = re.compile(r"(\{\{-?.*?-?\}\})", re.DOTALL)
+
+
+def _check_path(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A path the client would refuse whatever its templates render to is a problem now."""
+    path = params.get("pathname")
+    if not isinstance(path, str) or not path or "{%" in path:  # tags may leave text out
+        return
+    pieces = _OUTPUT.split(path)
+    parts: list[str | None] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(None)
+            continue
+        if index > 0 and pieces[index - 1].endswith("-}}"):
+            piece = piece.lstrip()
+        if index + 1 < len(pieces) and pieces[index + 1].startswith("{{-"):
+            piece = piece.rstrip()
+        parts.append(piece)
+    try:
+        check_path_parts(parts)
+    except InvalidRequest as exc:
+        yield "pathname", str(exc)
 
 
 def send_request(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
@@ -190,6 +217,7 @@ SEND_REQUEST = ActionType(
     ),
     output='{"status", "headers", "body", "success"}: the API\'s answer.',
     run=send_request,
+    extra={"check": _check_path},
 )
 
 ACTIONS = (CREATE_USER, GET_USER, UPDATE_USER, SEND_REQUEST)

@@ -11,7 +11,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -70,6 +70,35 @@ def api_path(path: str) -> str:
     for segment in path.split("/")[1:]:
         _check_segment(segment)
     return path
+
+
+def check_path_parts(parts: Sequence[str | None]) -> None:
+    """Raise InvalidRequest if a path made of ``parts`` is refused whatever fills its gaps.
+
+    ``parts`` is the path's text, with None where a template will put a value. A path
+    without gaps goes through :func:`api_path`; with gaps, only what the text alone
+    decides counts, by api_path's own rules: the start must lead to /api/v2/, and no text
+    may hold a query, a fragment, ``//``, a refused character, or a whole segment that
+    api_path refuses. Whatever fills the gaps is checked when the request is sent.
+    """
+    if None not in parts:
+        api_path("".join(part or "" for part in parts))
+        return
+    texts = [part for part in parts if part is not None]
+    start = parts[0] or ""
+    if not (API_PREFIX.startswith(start) or start.startswith(API_PREFIX)):
+        api_path(start)  # raises: it is not under /api/v2/, whatever follows
+    for text in texts:
+        if "?" in text or "#" in text or "//" in text:
+            api_path(f"{API_PREFIX}{text}")  # raises what api_path says of them
+        _check_path_characters(text)
+    segments = "".join(part if part is not None else _GAP for part in parts).split("/")
+    for segment in segments[1:]:
+        if _GAP not in segment:  # a whole segment of text, whatever the values
+            _check_segment(segment)
+
+
+_GAP = "\x00"  # stands for a template's value; no path text can hold it
 
 
 def _check_path_characters(path: str) -> None:
