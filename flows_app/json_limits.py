@@ -7,6 +7,7 @@ and refuses what nests deeper than :data:`JSON_DEPTH_LIMIT` with a sentence, not
 """
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 JSON_DEPTH_LIMIT = 32
@@ -28,7 +29,7 @@ def depth_exceeds(value: Any, limit: int = JSON_DEPTH_LIMIT) -> bool:
     while pending:
         node, depth = pending.pop()
         if isinstance(node, dict):
-            children = node.values()
+            children: Iterable[Any] = node.values()
         elif isinstance(node, list | tuple):
             children = node
         else:
