@@ -177,7 +177,10 @@ def _missing(documents: list) -> list[tuple[str, str]]:
 def _keep(form: ImportForm, documents: list) -> ImportForm:
     """The form again with every document in its text box, files included."""
     values = [document for _, document in documents]
-    text = json.dumps(values[0] if len(values) == 1 else values, indent=2, ensure_ascii=False)
+    try:
+        text = json.dumps(values[0] if len(values) == 1 else values, indent=2, ensure_ascii=False)
+    except RecursionError:  # nested too deep to write out again: keep the text as pasted
+        text = form.cleaned_data.get("text") or ""
     return ImportForm(initial={"text": text, "placeholders": form.cleaned_data["placeholders"]})
 
 
