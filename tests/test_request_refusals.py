@@ -95,3 +95,15 @@ def test_a_user_id_that_would_change_the_path_fails_the_step_clearly(
 
     assert_failed_cleanly(run, message, caplog)
     assert api_calls(auth0_standin) == []
+
+
+def test_secrets_the_vault_keys_cannot_open_fail_the_step_clearly(db, auth0_standin, caplog):
+    tenant = auth0_connection(auth0_standin)
+    tenant.secrets_token = "sealed-with-a-key-since-removed"
+    tenant.save()
+
+    run = run_steps(step("get", "GET_USER", connection_id=tenant.pk, user_id="auth0|1"))
+
+    assert_failed_cleanly(run, "cannot be decrypted with the configured vault keys", caplog)
+    assert "Enter the secrets again." in run.error
+    assert auth0_standin.requests == []

@@ -17,6 +17,7 @@ from flows_app.actions.base import (
 )
 from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient
 from vault_app.clients.auth0_requests import InvalidRequest, api_path, check_path_parts
+from vault_app.crypto import VaultKeyError
 
 GROUP = "Auth0"
 CONNECTION_INPUT = Input(
@@ -37,7 +38,11 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _client(inputs: dict[str, Any], ctx: StepContext) -> ManagementClient:
-    return ManagementClient(ctx.connection(inputs["connection_id"], "auth0"), http=ctx.http)
+    connection = ctx.connection(inputs["connection_id"], "auth0")
+    try:
+        return ManagementClient(connection, http=ctx.http)
+    except VaultKeyError as exc:
+        raise StepFailed(f"Connection “{connection}”: {exc} Enter the secrets again.") from None
 
 
 def _call(send) -> ApiResponse:
