@@ -36,7 +36,13 @@ def assert_failed_cleanly(run, message, caplog) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["line\u2028separator", "para\u2029separator", "a\r\nX-Injected: yes", "new\nline", "escape\x1b[0m"],
+    [
+        "line\u2028separator",
+        "para\u2029separator",
+        "a\r\nX-Injected: yes",
+        "new\nline",
+        "escape\x1b[0m",
+    ],
 )
 def test_a_header_value_with_a_line_break_fails_the_step_clearly(db, auth0_standin, caplog, value):
     tenant = auth0_connection(auth0_standin)
