@@ -155,7 +155,8 @@ def preview_in_flow(flow: Flow, step_id: str, action: ActionType, params: dict) 
     records = latest_records(flow, earlier)
     outputs = {i: r.output for i, r in records.items() if r.status == StepRun.Status.SUCCEEDED}
     skipped = {i for i, r in records.items() if r.status == StepRun.Status.SKIPPED}
-    return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
+    with templating.cpu_budget(templating.PREVIEW_CPU_SECONDS):  # previews answer as you type
+        return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
 
 
 def preview_step(

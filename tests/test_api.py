@@ -347,7 +347,8 @@ def test_an_unpublished_flow_is_409(api, db, admin_user):
         ('{"user": {"user_id": "auth0|1"}}', "Unknown keys ['user']"),
         ('{"vars": {"x": "a\\u0000b"}}', "NUL"),
         (b"\xff\xfe{}", "not valid JSON"),
-        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "The body nests objects and lists more than 32 deep."),
+        ('{"vars": ' + '{"a": ' * 500 + "1" + "}" * 501, "nests objects and lists more than 32"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_400(api, flow, token, body, message):

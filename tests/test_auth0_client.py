@@ -523,7 +523,7 @@ def test_headers_that_would_override_auth_or_host_are_refused(client, auth0_stan
 
 @pytest.mark.parametrize(
     "headers",
-    [{"X-Evil": "a\r\nHost: evil.example"}, {"X-Name": "José"}, {"Bad Name": "x"}, {"X-A": {}}],
+    [{"X-Evil": "a\r\nHost: evil.example"}, {"X-Name": "José"}, {"Bad Name": "x"}, {"X-A": 1e999}],
 )
 def test_header_values_that_could_inject_are_refused(client, auth0_standin, headers):
     with pytest.raises(ValueError, match="header"):

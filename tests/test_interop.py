@@ -303,6 +303,34 @@ def test_cli_export_to_standard_output_and_errors(vendors, capsys):
         call_command("flows", "export", "--flow", "Nope", "-")
 
 
+def test_cli_export_of_all_flows_writes_the_others_when_one_does_not_fit(db, tmp_path):
+    fine = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    for name, units in (("Alpha", "MINUTES"), ("Broken", "WEEKS"), ("Gamma", "HOURS")):
+        step = {**fine, "params": {"number": 1, "units": units}}
+        create_flow(name=name, definition={"schema_version": 1, "actions": [step]})
+
+    with pytest.raises(CommandError) as caught:
+        call_command("flows", "export", "--format", "auth0", "--all", str(tmp_path))
+
+    assert caught.value.returncode == 4
+    message = str(caught.value)
+    assert "2 flow(s) exported; these were not:" in message
+    assert "Broken (id " in message and "actions/0/params/units: 'WEEKS'" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Alpha.json", "Gamma.json"]
+
+
+def test_cli_export_when_no_flow_fits_exports_nothing(db, tmp_path):
+    step = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    step["params"] = {"number": 1, "units": "WEEKS"}
+    create_flow(name="Broken", definition={"schema_version": 1, "actions": [step]})
+
+    with pytest.raises(CommandError, match="Nothing was exported") as caught:
+        call_command("flows", "export", "--format", "auth0", "--all", str(tmp_path / "out"))
+
+    assert caught.value.returncode == 1
+    assert not (tmp_path / "out").exists()
+
+
 # The web pages
 
 

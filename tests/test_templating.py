@@ -467,6 +467,22 @@ def test_a_render_that_computes_too_long_stops(monkeypatch):
     assert time.perf_counter() - started < 0.5
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'a' | upcase }}",
+        "{{ functions.sha256('x') }}",
+        "{% if 'a' == 'a' %}{{ 'b' | append: 'c' }}{% endif %}",
+    ],
+)
+def test_time_is_checked_at_every_filter_and_function_call(monkeypatch, source):
+    """Between two checks only one filter or function may work: no long overshoot."""
+    monkeypatch.setattr(templating, "RENDER_CPU_SECONDS", 0)
+
+    with pytest.raises(TemplateError, match="render time limit reached: 0 seconds of CPU"):
+        render_text(source, {})
+
+
 def test_a_number_too_long_to_write_is_an_error_not_a_crash():
     source = "{% assign n = 10 %}{% for i in (1..13) %}{% assign n = n | times: n %}{% endfor %}"
 

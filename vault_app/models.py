@@ -39,6 +39,31 @@ class Connection(models.Model):
     def get_absolute_url(self):
         return reverse("vault:edit", args=[self.pk])
 
+    def save(self, *args, **kwargs):
+        """Save; when the settings or secrets changed, drop the token cached for the old ones."""
+        changed = self._credentials_changed(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+        if changed:
+            ManagementToken.objects.filter(connection=self).delete()
+
+    def _credentials_changed(self, update_fields) -> bool:
+        if self.pk is None or (
+            update_fields is not None and not {"config", "secrets_token"} & set(update_fields)
+        ):
+            return False
+        before = Connection.objects.filter(pk=self.pk).values("config", "secrets_token").first()
+        if before is None:
+            return False
+        if _filled(before["config"]) != _filled(self.config):
+            return True
+        if before["secrets_token"] == self.secrets_token:
+            return False
+        # Forms seal the secrets again on every save: compare what they hold.
+        try:
+            return crypto.unseal(before["secrets_token"]) != crypto.unseal(self.secrets_token)
+        except crypto.VaultKeyError:
+            return True
+
     @property
     def kind_spec(self) -> ConnectionKind:
         return KINDS[self.kind]
@@ -67,6 +92,10 @@ class Connection(models.Model):
         self.last_test_message = result.message[:500]
         self.last_tested_at = timezone.now()
         self.save(update_fields=["last_test_ok", "last_test_message", "last_tested_at"])
+
+
+def _filled(config: dict) -> dict:
+    return {name: value for name, value in config.items() if value not in (None, "")}
 
 
 def run_test(kind: ConnectionKind, credentials: dict) -> TestResult:
@@ -131,7 +160,8 @@ class ManagementToken(models.Model):
 
     One row per connection, written and read only by ``vault_app.clients.token_cache``. The
     token is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names
-    what it was issued for (domain, client, audience…): after those change, the row is stale.
+    the credentials it was issued for (a keyed hash, never the secret itself); saving the
+    connection with other settings or secrets deletes the row.
     """
 
     connection = models.OneToOneField(

@@ -11,7 +11,6 @@ Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running
 ``seconds`` and ``until``, its ``vars`` the shared variables after it when it changed them.
 """
 
-import json
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.urls import path, reverse
 from flows_app.api_auth import api_error, bearer_api
 from flows_app.definition import Problem, all_steps
 from flows_app.engine import may_fail
+from flows_app.json_limits import TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowToken, Run, StepRun
 from flows_app.services import InvalidFlow, start_run
 from flows_app.views.timeline import masked_condition_inputs
@@ -108,8 +108,10 @@ def parse_input(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
+        data = loads(body, "The body", parse_constant=_refuse_constant)
+    except TooDeep as exc:
+        raise BadInput(str(exc)) from None
+    except ValueError as exc:
         raise BadInput(f"The body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadInput('The body must be a JSON object: {"context": {…}, "fields": {…}, …}.')
@@ -119,24 +121,13 @@ def parse_input(body: bytes) -> dict[str, Any]:
     for key in INPUT_KEYS:
         if key in data and not isinstance(data[key], dict):
             raise BadInput(f"{key} must be a JSON object.")
-    if _has_nul(data):
+    if has_nul(data):
         raise BadInput("Strings in the input cannot contain NUL characters (\\u0000).")
     return data
 
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a NUL is anywhere in the data: PostgreSQL cannot store one in a JSON string."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:

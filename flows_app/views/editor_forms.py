@@ -28,6 +28,7 @@ from flows_app.actions.base import (
     Input,
 )
 from flows_app.definition import Problem
+from flows_app.json_limits import NUL_MESSAGE, TooDeep, has_nul, loads
 from flows_app.views.condition_form import ConditionBuilder, condition_builder, read_condition
 from vault_app.models import Connection
 
@@ -220,6 +221,11 @@ def parse_json(text: str) -> tuple[Any, str]:
     if not text.strip():
         return None, ""
     try:
-        return json.loads(text), ""
+        value = loads(text, "This JSON")
     except json.JSONDecodeError as exc:
         return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    except TooDeep as exc:
+        return None, str(exc)
+    if has_nul(value):
+        return None, NUL_MESSAGE
+    return value, ""

@@ -6,7 +6,10 @@ Tokens
     Client-credentials tokens are cached per connection until shortly before they expire
     and shared by every run and worker (:mod:`vault_app.clients.token_cache`). The token is
     fetched while the lock is held: at most the outbound timeout, about once a day per
-    connection. A token is keyed by a fingerprint of domain, client id and audience. A 401
+    connection. A token is keyed by a fingerprint of domain, client id, client secret and
+    audience, so one issued for credentials that have since changed is never used, not even
+    from another process's memo; saving a connection whose credentials changed also deletes
+    its stored token (``Connection.save``). A 401
     from the API drops the token and fetches a new one, once per request.
 
 Paths and parameters
@@ -27,7 +30,6 @@ Errors
 
 from __future__ import annotations
 
-import hashlib
 import json as jsonlib
 import logging
 import math
@@ -41,6 +43,7 @@ from typing import Any
 
 import httpx
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from vault_app.clients.auth0_requests import (
     API_PREFIX,
@@ -170,10 +173,22 @@ def _rate_limit_wait(headers: Mapping[str, str]) -> float:
 # The shared token --------------------------------------------------------------------------
 
 
+_FINGERPRINT_SALT = "sluice.management-token"
+
+
 def fingerprint(credentials: Mapping[str, Any]) -> str:
-    """Name what a token is valid for: the tenant, the client and the audience."""
-    parts = [credentials["domain"], credentials["client_id"], audience(credentials)]
-    return hashlib.sha256(jsonlib.dumps(parts).encode()).hexdigest()
+    """Name what a token is valid for: the tenant, the client, its secret and the audience.
+
+    The secret is in it so that every process's memo lets go of a token once an admin
+    changes the secret; the hash is keyed with SECRET_KEY, so it gives nothing away.
+    """
+    parts = [
+        credentials["domain"],
+        credentials["client_id"],
+        credentials.get("client_secret") or "",
+        audience(credentials),
+    ]
+    return salted_hmac(_FINGERPRINT_SALT, jsonlib.dumps(parts), algorithm="sha256").hexdigest()
 
 
 def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> Held:
@@ -258,7 +273,7 @@ class ManagementClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
-        """Send a Custom API request; raise ValueError before sending anything doubtful."""
+        """Send a Custom API request; raise InvalidRequest before sending anything doubtful."""
         return self._send(
             request_method(method),
             api_path(path),
