@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from flows_app.interop import IMPORT_LIMIT
 from flows_app.models import Flow
-from flows_app.views.manage import IMPORT_LIMIT
 from tests.flow_helpers import connection
 from vault_app.models import Connection
 

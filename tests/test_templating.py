@@ -444,13 +444,11 @@ def test_undefined_variables_never_raise():
         ),
     ],
 )
-def test_runaway_templates_stop_with_an_error_within_a_fraction_of_a_second(source, limit):
-    started = time.perf_counter()
-
+def test_runaway_templates_stop_at_their_own_limit_before_the_time_limit(source, limit):
+    # Each stops with the message of the limit it hits (loop count, output size…); had that
+    # limit not held, the render time limit would have stopped it with another message.
     with pytest.raises(TemplateError, match=limit):
         render_text(source, scope())
-
-    assert time.perf_counter() - started < 0.5
 
 
 def test_a_render_that_computes_too_long_stops(monkeypatch):
