@@ -26,7 +26,15 @@ def setup_django(data_dir: str, **variables: str) -> None:
         **variables,
     )
     import django
+    from django.conf import settings
     from django.core.management import call_command
+    from django.test import override_settings
 
     django.setup()
+    # Static files as they are in the apps and static/, as in the tests: no collectstatic.
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    override_settings(STORAGES=storages, STATIC_ROOT=None, WHITENOISE_USE_FINDERS=True).enable()
     call_command("migrate", verbosity=0)

@@ -27,12 +27,17 @@ from flows_app.actions.base import (
     JSON_TEMPLATE,
     KEY_VALUE,
     NUMBER,
+    OPTIONS,
     SENDER,
     TEMPLATE,
+    TEMPLATE_OR_NUMBER,
     TEXT,
+    TEXT_LIST,
+    XML_TEMPLATE,
     ActionType,
     Input,
 )
+from flows_app.json_limits import JSON_DEPTH_LIMIT, depth_exceeds
 
 SCHEMA_VERSION = 1
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -161,41 +166,109 @@ def validate(
     actions = definition.get("actions", [])
     if not isinstance(actions, list):
         return [Problem("actions must be a list of steps.")]
+    too_deep = nesting_problems(definition)
+    if too_deep:  # the checks below recurse into what nests
+        return too_deep
     checker = _Checker(connection_kinds)
-    checker.check_list(actions, set(), 0)
+    checker.check_list(actions, 0)
     return checker.problems
 
 
+def nesting_problems(definition: Mapping[str, Any]) -> list[Problem]:
+    """If/then nested more than DEPTH_LIMIT deep, and step inputs whose JSON nests more than
+    JSON_DEPTH_LIMIT deep. Found without recursion, so it is safe on any document: imports
+    run it before copying one, and validation before its other checks."""
+    problems: list[Problem] = []
+    position = 0
+    pending: list[tuple[Iterator[Any], int]] = [(iter(steps_of(definition)), 0)]
+    while pending:
+        steps, depth = pending[-1]
+        step = next(steps, _END)
+        if step is _END:
+            pending.pop()
+            continue
+        position += 1
+        label = _label(step, position)
+        problems += [Problem(message, label, name) for name, message in _deep_values(step)]
+        branches = branches_of(step)
+        if branches and depth >= DEPTH_LIMIT:
+            problems.append(Problem(f"If/then nests at most {DEPTH_LIMIT} deep.", label))
+            continue
+        pending += [(iter(inner), depth + 1) for _, inner in reversed(branches)]
+    return problems
+
+
+_END = object()
+
+
+def _deep_values(step: Any) -> Iterator[tuple[str | None, str]]:
+    """(input, message) for each value of a step, branches aside, that nests too deep."""
+    deep = f"Nests objects and lists more than {JSON_DEPTH_LIMIT} deep."
+    if not isinstance(step, dict):
+        yield from [(None, deep)] if depth_exceeds(step) else []
+        return
+    params = step.get("params")
+    for key, value in step.items():
+        if (key != "params" or not isinstance(params, dict)) and depth_exceeds(value):
+            yield str(key), deep
+    if not isinstance(params, dict):
+        return
+    branches = {name for name, _ in branches_of(step)}
+    action = action_of(step)
+    for name, value in params.items():
+        if name in branches or not depth_exceeds(value):
+            continue
+        spec = action.input(name) if action else None
+        if spec and spec.kind == CONDITION:
+            yield spec.label, f"Groups nest at most {conditions.DEPTH_LIMIT} deep."
+        else:
+            yield (spec.label if spec else str(name)), deep
+
+
 class _Checker:
-    """Walks the tree: ``earlier`` holds the ids of the steps that surely ran before the
-    step at hand (those of a branch count only inside it); ``seen`` every id so far."""
+    """Walks the tree: ``visible`` holds the ids of the steps that surely ran before the
+    step at hand (those of a branch count only inside it, and after the If/then); ``seen``
+    every id so far. One set is kept and a branch's ids are taken out again after it, so
+    the walk stays linear however many If/then a flow has."""
 
     def __init__(self, connection_kinds: Mapping[int, str] | None):
         self.connection_kinds = connection_kinds
         self.problems: list[Problem] = []
         self.seen: set[str] = set()
+        self.visible: set[str] = set()
         self.position = 0
 
-    def check_list(self, steps: list, earlier: set[str], depth: int) -> set[str]:
-        """Check steps in order; return the ids a step after the list may read."""
-        earlier = set(earlier)
+    def check_list(self, steps: list, depth: int) -> list[str]:
+        """Check steps in order; return the ids it made visible to the steps after it."""
+        added: list[str] = []
         for step in steps:
             self.position += 1
-            self.problems += _step_problems(step, self.position, earlier, self.connection_kinds)
+            self.problems += _step_problems(
+                step, self.position, self.visible, self.connection_kinds
+            )
             label = _label(step, self.position)
             if isinstance(step, dict) and isinstance(step.get("id"), str):
-                if step["id"] in self.seen and step["id"] not in earlier:
+                if step["id"] in self.seen and step["id"] not in self.visible:
                     self.problems.append(Problem(_taken(step["id"]), label))
                 self.seen.add(step["id"])
-                earlier.add(step["id"])
+                added += self._show([step["id"]])
             branches = branches_of(step)
             if branches and depth >= DEPTH_LIMIT:
                 self.problems.append(Problem(f"If/then nests at most {DEPTH_LIMIT} deep.", label))
                 continue
-            before = set(earlier)  # each branch sees the steps before it, not the other one
-            for _, inner in branches:
-                earlier |= self.check_list(inner, before, depth + 1)
-        return earlier
+            from_branches: list[str] = []
+            for _, inner in branches:  # each branch sees the steps before it, not the other one
+                shown = self.check_list(inner, depth + 1)
+                self.visible.difference_update(shown)
+                from_branches += shown
+            added += self._show(from_branches)
+        return added
+
+    def _show(self, ids: list[str]) -> list[str]:
+        """Make ids visible; return those that were not already."""
+        new = [i for i in dict.fromkeys(ids) if i not in self.visible]
+        self.visible.update(new)
+        return new
 
 
 def _label(step: Any, position: int) -> str:
@@ -312,6 +385,27 @@ def _check_key_value(spec: Input, value, connection_kinds) -> Iterator[str]:
             yield f"{key}: a value must be text, a number, true/false or null."
 
 
+def _check_template_or_number(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        yield "Must be text or a whole number."
+
+
+def _check_options(spec: Input, value, connection_kinds) -> Iterator[str]:
+    if not isinstance(value, dict):
+        yield "Must be an object."
+        return
+    for key, item in value.items():
+        part = next((p for p in spec.parts if p.name == key), None)
+        if part is None:
+            yield f"Unknown setting {key!r}."
+        elif part.kind == BOOL and not isinstance(item, bool):
+            yield f"{part.label}: must be true or false."
+        elif part.kind == TEXT_LIST and not (
+            isinstance(item, list) and all(isinstance(i, str) for i in item)
+        ):
+            yield f"{part.label}: must be a list of text."
+
+
 def _check_condition(spec: Input, value, connection_kinds) -> Iterator[str]:
     problems = list(conditions.shape_problems(value))
     yield from problems
@@ -337,8 +431,20 @@ _CHECKS = {
     SENDER: _check_sender,
     CONDITION: _check_condition,
     NUMBER: _check_number,
+    TEMPLATE_OR_NUMBER: _check_template_or_number,
+    XML_TEMPLATE: _check_text,
+    OPTIONS: _check_options,
 }
-_TEMPLATED = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER, CONDITION}
+_TEMPLATED = {
+    TEMPLATE,
+    HTML_TEMPLATE,
+    JSON_TEMPLATE,
+    KEY_VALUE,
+    SENDER,
+    CONDITION,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
+}
 
 
 def _strings(value) -> Iterator[str]:

@@ -13,7 +13,7 @@ import string
 from typing import Any
 
 from flows_app import conditions, templating
-from flows_app.actions.base import BRANCH, CHOICE, CONDITION, ActionType
+from flows_app.actions.base import BRANCH, CHOICE, CONDITION, NUMBER, ActionType
 from flows_app.definition import (
     BRANCHES,
     DEPTH_LIMIT,
@@ -46,18 +46,21 @@ def new_step_id(action: ActionType, taken: set[str]) -> str:
 def new_step(action: ActionType, taken: set[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for spec in action.inputs:
-        if spec.kind == CHOICE and spec.default is not None:
+        if spec.kind in (CHOICE, NUMBER) and spec.default is not None:
             params[spec.name] = spec.default
         elif spec.kind == CONDITION:
             params[spec.name] = conditions.empty_condition()
         elif spec.kind == BRANCH:
             params[spec.name] = []
-    return {
+    step: dict[str, Any] = {
         "id": new_step_id(action, taken),
         "type": action.type,
         "action": action.action,
         "params": params,
     }
+    if action.extra.get("mask_output"):  # its output is a secret: hidden unless unmasked
+        step["mask_output"] = True
+    return step
 
 
 def step_ids(definition: dict) -> set[str]:

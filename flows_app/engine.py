@@ -79,6 +79,7 @@ class _Execution:
         self.should_stop = should_stop or (lambda run: None)
         self.connections = run_connections(run.definition)
         self.secrets = vault_secrets(self.connections.values())
+        self.codes: set[str] = set()  # one-time codes made or checked in this run
         self.outputs: dict[str, Any] = {}
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
@@ -108,7 +109,14 @@ class _Execution:
         }
 
     def redact(self, value: Any) -> Any:
-        return redact(value, self.secrets)
+        return redact(value, self.secrets, self.codes)
+
+    def note_codes(self, action, output: Any) -> None:
+        """Remember the one-time codes an action's output holds, to keep them out of the
+        records of the steps after it (``extra["secrets"]`` names them)."""
+        found = action.extra.get("secrets") if action else None
+        if found:
+            self.codes |= {str(code) for code in found(output) if code not in (None, "")}
 
     def note_stored(self, stored: Any, *, masked: bool) -> None:
         """Remember which variables a masked step stored last, to show them masked."""
@@ -227,6 +235,7 @@ def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     if done.status == StepRun.Status.SUCCEEDED:
         output = _unseal(done) if done.sealed_output else done.output
         execution.outputs[done.step_id] = output
+        execution.note_codes(action_of(step), output)
         if _apply_effect(execution, action_of(step), output, resumed=True):
             execution.note_stored(output, masked=step.get("mask_output") is True)
         return True
@@ -314,7 +323,12 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     execution.secrets |= rendered.masked
     masked = step.get("mask_output") is True
     # A masked step's inputs are recorded as written: rendered, they may show its output.
-    shown = _rendered_params(action, step) if masked else rendered.values
+    shown = dict(_rendered_params(action, step) if masked else rendered.values)
+    for spec in action.inputs:
+        if spec.secret and spec.name in shown:
+            value = rendered.values.get(spec.name)
+            execution.codes |= {str(value)} if value not in (None, "") else set()
+            shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
     record.save()  # before the side effect: a crash leaves the step "running"
@@ -360,6 +374,7 @@ def _perform(
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
     record.sealed_output = _seal(outcome.output) if masked else ""
+    execution.note_codes(action, outcome.output)  # after: the step's own output shows them
     record.detail = _detail(execution, outcome.detail, masked)
     record.http_status = outcome.http_status
     if action.extra.get("effect") == "delay" and (outcome.detail or {}).get("seconds"):

@@ -12,6 +12,8 @@ from flows_app.actions.base import (
     KEY_VALUE,
     SENDER,
     TEMPLATE,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
     ActionType,
     Input,
 )
@@ -46,11 +48,13 @@ def render_input(spec: Input, value: Any, scope: Mapping[str, Any]) -> templatin
     """Render one input as its kind says; raises templating.TemplateError."""
     if value is None:
         return templating.Rendered(None, [], set())
+    if spec.kind == TEMPLATE and spec.keeps_type:
+        return templating.render_value(str(value), scope)
     if spec.kind == TEMPLATE:
         return templating.render_text(str(value), scope)
-    if spec.kind == HTML_TEMPLATE:
+    if spec.kind in (HTML_TEMPLATE, XML_TEMPLATE):  # markup: the values are escaped
         return templating.render_html(str(value), scope)
-    if spec.kind in (JSON_TEMPLATE, KEY_VALUE, SENDER):
+    if spec.kind in (JSON_TEMPLATE, KEY_VALUE, SENDER, TEMPLATE_OR_NUMBER):
         return templating.render_json(value, scope)
     if spec.kind == CONDITION:
         return _render_condition(value, scope)

@@ -40,9 +40,12 @@ from flows_app.definition import (
     action_of,
     all_steps,
     connection_kind,
+    nesting_problems,
     steps_of,
     unsupported_message,
+    validate,
 )
+from flows_app.json_limits import TooDeep, depth_exceeds, has_nul, loads
 from flows_app.models import Flow
 from flows_app.services import InvalidFlow, create_flow, problems_of
 from vault_app.models import Connection
@@ -56,6 +59,8 @@ NAME_LIMIT = 150
 AUTH0_FLOW_KEYS = {"id", "name", "actions", "created_at", "updated_at", "executed_at"}
 SLUICE_KEYS = {"format", "schema_version", "name", "description", "actions", "test_data"}
 SLUICE_KEYS |= {"auth0_id"}
+IMPORT_LIMIT = 1_000_000
+"""Bytes of JSON one import takes, files and pasted text together (the CLI's --max-size)."""
 
 
 class ImportFailed(InvalidFlow):
@@ -166,30 +171,67 @@ class ImportReport:
         return lines
 
 
+def too_large(limit: int = IMPORT_LIMIT) -> str:
+    """What an import larger than ``limit`` bytes is told, wherever it came from."""
+    return f"The flows to import are larger than {limit / 1_000_000:g} MB together."
+
+
+def read_paths(paths: Iterable[Path], limit: int | None = IMPORT_LIMIT) -> list[tuple[str, Any]]:
+    """The JSON documents at ``paths`` (see ``read_path``); more than ``limit`` bytes in all
+    are refused before any is read (None: no limit)."""
+    documents: list[tuple[str, Any]] = []
+    files = [file for path in paths for file in _files_at(path)]
+    try:
+        sizes = [0 if str(file) == "-" else file.stat().st_size for file in files]
+    except OSError as exc:
+        raise ImportFailed([Problem(f"Cannot read {exc.filename}: {exc.strerror}.")]) from None
+    if limit is not None and sum(sizes) > limit:
+        raise ImportFailed([Problem(too_large(limit))])
+    for file in files:
+        if str(file) == "-":
+            text = sys.stdin.read(-1 if limit is None else limit + 1)
+            if limit is not None and len(text.encode()) > limit:
+                raise ImportFailed([Problem(too_large(limit))])
+            documents.append(("standard input", read_json(text, "Standard input")))
+        else:
+            documents.append((str(file), read_json(_text_of(file), str(file))))
+    return documents
+
+
 def read_path(path: Path) -> list[tuple[str, Any]]:
     """The JSON documents at ``path``: a file, or a directory as Auth0's deploy CLI writes
-    it (``flows/*.json`` inside it, or ``*.json`` directly), sorted by file name."""
-    if str(path) == "-":
-        try:
-            return [("standard input", json.loads(sys.stdin.read()))]
-        except json.JSONDecodeError as exc:
-            raise ImportFailed([Problem(f"Standard input is not JSON: {exc}.")]) from None
-    if path.is_dir():
-        inner = path / "flows"
-        files = sorted((inner if inner.is_dir() else path).glob("*.json"))
-        if not files:
-            raise ImportFailed([Problem(f"{path} holds no .json flow files.")])
-    else:
-        files = [path]
-    documents = []
-    for file in files:
-        try:
-            documents.append((str(file), json.loads(file.read_text())))
-        except OSError as exc:
-            raise ImportFailed([Problem(f"Cannot read {file}: {exc.strerror}.")]) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ImportFailed([Problem(f"{file} is not JSON: {exc}.")]) from None
-    return documents
+    it (``flows/*.json`` inside it, or ``*.json`` directly), sorted by file name; ``-`` is
+    standard input."""
+    return read_paths([path], limit=None)
+
+
+def _files_at(path: Path) -> list[Path]:
+    if str(path) == "-" or not path.is_dir():
+        return [path]
+    inner = path / "flows"
+    files = sorted((inner if inner.is_dir() else path).glob("*.json"))
+    if not files:
+        raise ImportFailed([Problem(f"{path} holds no .json flow files.")])
+    return files
+
+
+def _text_of(file: Path) -> str:
+    try:
+        return file.read_text()
+    except OSError as exc:
+        raise ImportFailed([Problem(f"Cannot read {file}: {exc.strerror}.")]) from None
+    except UnicodeDecodeError as exc:
+        raise ImportFailed([Problem(f"{file} is not JSON: {exc}.")]) from None
+
+
+def read_json(text: str | bytes, source: str) -> Any:
+    """Parse a flow document's JSON; raises ImportFailed naming ``source`` if it is not."""
+    try:
+        return loads(text, source, limit=None)
+    except TooDeep as exc:
+        raise ImportFailed([Problem(str(exc))]) from None
+    except json.JSONDecodeError as exc:
+        raise ImportFailed([Problem(f"{source} is not JSON: {exc}.")]) from None
 
 
 def parse(source: str, document: Any) -> Incoming:
@@ -204,6 +246,7 @@ def parse(source: str, document: Any) -> Incoming:
     actions = document.get("actions", [])
     if not isinstance(actions, list):
         raise ImportFailed([Problem(f"{source}: actions must be a list.")])
+    _check_nesting(source, document, actions)
     if document.get("format") == SLUICE_FORMAT:
         return _parse_sluice(source, name, actions, document)
     unknown = set(document) - AUTH0_FLOW_KEYS
@@ -211,6 +254,22 @@ def parse(source: str, document: Any) -> Incoming:
         raise _unknown_keys(source, unknown)
     flow_id = document.get("id")
     return Incoming(source, name, copy.deepcopy(actions), auth0_id=str(flow_id or "")[:30])
+
+
+def _check_nesting(source: str, document: dict, actions: list) -> None:
+    """Refuse what nests too deep before anything copies or walks the document."""
+    too_deep = nesting_problems({"actions": actions})
+    if too_deep:
+        raise ImportFailed(
+            [Problem(f"{source}: {p.message}", p.step_id, p.input) for p in too_deep]
+        )
+    for key in ("id", "description", "auth0_id", "test_data"):
+        if depth_exceeds(document.get(key)):
+            raise ImportFailed([Problem(f"{source}: {str(TooDeep(key))}")])
+    if has_nul(document):
+        raise ImportFailed(
+            [Problem(f"{source}: text in a flow cannot contain NUL characters (\\u0000).")]
+        )
 
 
 def _parse_sluice(source: str, name: str, actions: list, document: dict) -> Incoming:
@@ -251,7 +310,6 @@ def missing_connections(
     return sorted((name, kind) for name, kind in needed if (name.lower(), kind) not in vault)
 
 
-@transaction.atomic
 def import_documents(
     documents: Iterable[tuple[str, Any]],
     *,
@@ -262,13 +320,15 @@ def import_documents(
     """Create a draft flow from each (source, document); all of them or none.
 
     ``tenant_connections`` maps a tenant's vault connection id (``ac_…``) to its (name,
-    Auth0 app_id), for flows as Auth0's API returns them.
+    Auth0 app_id), for flows as Auth0's API returns them. Reading and checking take the
+    time and happen outside any transaction; the writes then take one short transaction,
+    so a big import never holds the database's write lock for long.
     """
     incoming = [parse(source, document) for source, document in documents]
     if not incoming:
         raise ImportFailed([Problem("There was no flow to import.")])
-    report = ImportReport()
-    needed = _needed_connections(incoming, tenant_connections or {})
+    tenant = tenant_connections or {}
+    needed = _needed_connections(incoming, tenant)
     vault = _vault_by_name()
     missing = sorted({(n, k) for n, k in needed if (n.lower(), k) not in vault})
     if missing and not create_placeholders:
@@ -281,24 +341,60 @@ def import_documents(
                 for name, kind in missing
             ]
         )
-    for name, kind in missing:
-        vault[(name.lower(), kind)] = Connection.objects.create(kind=kind, name=name[:100]).pk
-        report.placeholders.append((name, kind))
-    report.matched = sorted({n for n, k in needed if (n, k) not in set(report.placeholders)})
-    problems: list[Problem] = []
-    for item in incoming:
-        _map_connections(item, tenant_connections or {}, vault)
-        definition = {"schema_version": SCHEMA_VERSION, "actions": item.actions}
+    # Until they exist, placeholders go by negative stand-in ids.
+    planned = {**vault, **{(n.lower(), k): -i for i, (n, k) in enumerate(missing, start=1)}}
+    report = ImportReport(placeholders=missing)
+    report.matched = sorted({n for n, k in needed if (n, k) not in set(missing)})
+    checked = [_checked(item, tenant, planned, report) for item in incoming]
+    problems = [problem for _, _, found in checked for problem in found]
+    if problems:
+        raise ImportFailed(problems)
+    used = {key: pk for key, pk in vault.items() if key in {(n.lower(), k) for n, k in needed}}
+    _write(report, [(item, definition) for item, definition, _ in checked], owner, used)
+    return report
+
+
+def _checked(
+    item: Incoming,
+    tenant: dict[str, tuple[str, str]],
+    planned: dict[tuple[str, str], int],
+    report: ImportReport,
+) -> tuple[Incoming, dict, list[Problem]]:
+    """Map a flow's connections to vault ids and check it: (item, definition, problems)."""
+    _map_connections(item, tenant, planned)
+    definition = {"schema_version": SCHEMA_VERSION, "actions": item.actions}
+    for step in all_steps(definition):
+        if action_of(step) is None:
+            key = f"{step.get('type')}/{step.get('action')}"
+            report.unsupported.append((item.name, str(step.get("id")), key))
+    kinds = {pk: kind for (_, kind), pk in planned.items()}
+    problems = [
+        Problem(f"{item.source}: {p.message}", p.step_id, p.input)
+        for p in problems_besides_unsupported(definition, connection_kinds=kinds)
+    ]
+    return item, definition, problems
+
+
+@transaction.atomic
+def _write(
+    report: ImportReport,
+    checked: list[tuple[Incoming, dict]],
+    owner,
+    used: dict[tuple[str, str], int],
+) -> None:
+    """Create the placeholders and the flows, in one transaction."""
+    still = set(Connection.objects.filter(pk__in=used.values()).values_list("pk", flat=True))
+    gone = sorted(name for (name, _), pk in used.items() if pk not in still)
+    if gone:
+        raise ImportFailed([Problem(f"The connection {gone[0]!r} was deleted meanwhile.")])
+    real = {
+        -i: Connection.objects.create(kind=kind, name=name[:100]).pk
+        for i, (name, kind) in enumerate(report.placeholders, start=1)
+    }
+    for item, definition in checked:
         for step in all_steps(definition):
-            if action_of(step) is None:
-                key = f"{step.get('type')}/{step.get('action')}"
-                report.unsupported.append((item.name, str(step.get("id")), key))
-        problems += [
-            Problem(f"{item.source}: {p.message}", p.step_id, p.input)
-            for p in problems_besides_unsupported(definition)
-        ]
-        if problems:
-            continue
+            if connection_kind(step) and step["params"]["connection_id"] in real:
+                step["params"]["connection_id"] = real[step["params"]["connection_id"]]
         flow = create_flow(
             name=item.name.strip(),
             owner=owner,
@@ -311,16 +407,19 @@ def import_documents(
             flow.save(update_fields=["auth0_id"])
         report.flows.append(flow)
         report.steps[flow.pk] = len(all_steps(definition))
-    if problems:
-        raise ImportFailed(problems)
-    return report
 
 
-def problems_besides_unsupported(definition: dict) -> list[Problem]:
+def problems_besides_unsupported(
+    definition: dict, connection_kinds: dict[int, str] | None = None
+) -> list[Problem]:
     """A definition's problems, leaving out that some of its steps are not supported yet:
     such steps travel (import, export, push) exactly as they came."""
     kept = {unsupported_message(step) for step in all_steps(definition)}
-    return [p for p in problems_of(definition) if p.message not in kept]
+    if connection_kinds is None:
+        problems = problems_of(definition)
+    else:
+        problems = validate(definition, connection_kinds=connection_kinds)
+    return [p for p in problems if p.message not in kept]
 
 
 def _needed_connections(

@@ -90,6 +90,9 @@ class MaskRecordingContext(RenderContext):
         super().__init__(*args, **kwargs)
         self.masked: set[str] = set()
 
+    def check_time(self, token: Token | None) -> None:
+        """Raise a ResourceLimitError once the render's CPU time is up (templating's)."""
+
 
 # --- Tokens: Liquid's, plus `??` and the parentheses of a call -------------------------------
 
@@ -166,6 +169,8 @@ class FunctionCall(Expression):
 
     def evaluate(self, context: RenderContext) -> object:
         arguments = [plain_value(argument.evaluate(context)) for argument in self.arguments]
+        if isinstance(context, MaskRecordingContext):
+            context.check_time(self.token)
         try:
             result = FUNCTIONS[self.name](*arguments)
         except (TypeError, ValueError, ArithmeticError) as err:

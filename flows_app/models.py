@@ -220,3 +220,22 @@ class ConnectionUse(models.Model):
 
     def __str__(self):
         return f"{self.flow} uses {self.connection}"
+
+
+class OneTimeCode(models.Model):
+    """The one code a reference (an email, a phone number…) may be verified with.
+
+    Only keyed hashes are stored: of the reference, and of the code. A new code for the same
+    reference replaces the row; a right code deletes it (single use), and so do its expiry
+    and its last allowed wrong attempt. See flows_app.otp.
+    """
+
+    reference_key = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(max_length=64)
+    length = models.PositiveSmallIntegerField()
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Wrong codes tried so far.")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"One-time code until {self.expires_at:%Y-%m-%d %H:%M:%S}"

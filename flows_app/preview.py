@@ -14,7 +14,14 @@ from typing import Any
 from django.conf import settings
 
 from flows_app import conditions, templating
-from flows_app.actions.base import CONDITION, HTML_TEMPLATE, RENDERED_KINDS, ActionType
+from flows_app.actions.base import (
+    CONDITION,
+    HTML_TEMPLATE,
+    RENDERED_KINDS,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
+    ActionType,
+)
 from flows_app.actions.logic import UNIT_SECONDS, delay_seconds
 from flows_app.definition import walk
 from flows_app.inputs import InputError, render_inputs
@@ -148,7 +155,8 @@ def preview_in_flow(flow: Flow, step_id: str, action: ActionType, params: dict) 
     records = latest_records(flow, earlier)
     outputs = {i: r.output for i, r in records.items() if r.status == StepRun.Status.SUCCEEDED}
     skipped = {i for i, r in records.items() if r.status == StepRun.Status.SKIPPED}
-    return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
+    with templating.cpu_budget(templating.PREVIEW_CPU_SECONDS):  # previews answer as you type
+        return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
 
 
 def preview_step(
@@ -181,6 +189,8 @@ def preview_step(
             result.inputs[spec.name] = shown
         result.warnings += [w for w in rendered.warnings if w not in result.warnings]
     result.warnings = [_why_undefined(w, skipped) for w in result.warnings]
+    warn = action.extra.get("warn")  # an action's own advice on its params
+    result.warnings += list(warn(params)) if warn else []
     _add_sms_counts(action, result)
     _add_delay(action, params, result)
     return result
@@ -312,7 +322,12 @@ def _with_vars(params: dict, spec) -> dict:
 def _text(value: Any, kind: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, str) and kind in ("template", HTML_TEMPLATE):
+    if isinstance(value, str) and kind in (
+        "template",
+        HTML_TEMPLATE,
+        XML_TEMPLATE,
+        TEMPLATE_OR_NUMBER,
+    ):
         return value
     return json.dumps(value, indent=2, ensure_ascii=False)
 

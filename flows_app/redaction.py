@@ -1,5 +1,6 @@
 """Keep vault secrets (and values passed through functions.mask) out of run records."""
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,24 +45,35 @@ def vault_secrets(connections: Iterable[Connection]) -> set[str]:
     return found
 
 
-def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """Return ``value`` with every occurrence of a secret replaced, walking JSON structures."""
+def redact(value: Any, secrets: Iterable[str], codes: Iterable[str] = ()) -> Any:
+    """Return ``value`` with every occurrence of a secret replaced, walking JSON structures.
+
+    ``codes`` are one-time codes: digits, of any length, so they are replaced only where
+    no other digit touches them ("code 0482" loses the code, "10482" keeps its digits).
+    """
     secrets = sorted((s for s in secrets if len(s) >= SHORTEST), key=len, reverse=True)
-    return _walk(value, secrets)
+    return _walk(value, secrets, _codes_pattern(codes))
 
 
-def _walk(value: Any, secrets: list[str]) -> Any:
+def _codes_pattern(codes: Iterable[str]) -> re.Pattern | None:
+    found = sorted({c for c in codes if c}, key=len, reverse=True)
+    if not found:
+        return None
+    return re.compile(r"(?<!\d)(?:" + "|".join(re.escape(c) for c in found) + r")(?!\d)")
+
+
+def _walk(value: Any, secrets: list[str], codes: re.Pattern | None = None) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, MASK)
-        return value
+        return codes.sub(MASK, value) if codes else value
     if isinstance(value, dict):
         return {
-            _walk(k, secrets): MASK if _sensitive(k, v) else _walk(v, secrets)
+            _walk(k, secrets, codes): MASK if _sensitive(k, v) else _walk(v, secrets, codes)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_walk(item, secrets) for item in value]
+        return [_walk(item, secrets, codes) for item in value]
     return value
 
 

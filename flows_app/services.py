@@ -26,6 +26,14 @@ class InvalidFlow(Exception):
         self.problems = problems
 
 
+class NothingChanged(Exception):
+    """The draft is the latest published version as it was: no version was added."""
+
+    def __init__(self, version: FlowVersion):
+        super().__init__(f"Nothing changed since v{version.number}.")
+        self.version = version
+
+
 def connection_kinds() -> dict[int, str]:
     return dict(Connection.objects.values_list("pk", "kind"))
 
@@ -145,11 +153,15 @@ def refresh_connection_uses(flow: Flow) -> None:
 
 @transaction.atomic
 def publish_flow(flow: Flow, user=None) -> FlowVersion:
-    """Freeze the draft as the next version; refuse a draft with problems."""
+    """Freeze the draft as the next version; refuse a draft with problems, and add none
+    when the draft is the latest version unchanged."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     problems = problems_of(flow.draft)
     if problems:
         raise InvalidFlow(problems)
+    latest = flow.latest_version()
+    if latest is not None and latest.definition == flow.draft:
+        raise NothingChanged(latest)
     number = (flow.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = FlowVersion.objects.create(
         flow=flow, number=number, definition=copy.deepcopy(flow.draft), created_by=user

@@ -55,6 +55,7 @@ __all__ = [
     "TemplateError",
     "TemplateProblem",
     "check_template",
+    "cpu_budget",
     "referenced_variables",
     "render_html",
     "render_json",
@@ -69,7 +70,9 @@ LOCAL_NAMESPACE_LIMIT = 1_000_000
 CONTEXT_DEPTH_LIMIT = 30
 """Scopes a render may nest (loops inside loops); python-liquid's default."""
 RENDER_CPU_SECONDS = 2.0
-"""CPU time one render may take, checked whenever it reads or assigns a variable."""
+"""CPU time one render of a run may take."""
+PREVIEW_CPU_SECONDS = 1.0
+"""CPU time the previews of one step may take together (``cpu_budget``)."""
 TEMPLATE_CACHE_SIZE = 1_000
 """Parsed templates kept, per environment (text and HTML), least recently used dropped."""
 
@@ -128,33 +131,59 @@ _PROPERTY = re.compile(r"\w[\w-]*")
 _PROBLEMS: ContextVar[list[TemplateProblem] | None] = ContextVar("_PROBLEMS", default=None)
 
 
-class _RenderContext(MaskRecordingContext):
-    """A render context that notes undefined variables and masked values, and keeps time."""
+_BUDGET: ContextVar[tuple[float, float] | None] = ContextVar("_BUDGET", default=None)
 
-    __slots__ = ("undefined_paths", "deadline")
+
+@contextmanager
+def cpu_budget(seconds: float) -> Iterator[None]:
+    """Give every render inside the block ``seconds`` of CPU time in all, not each."""
+    budget = _BUDGET.set((seconds, time.thread_time() + seconds))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(budget)
+
+
+class _RenderContext(MaskRecordingContext):
+    """A render context that notes undefined variables and masked values, and keeps time.
+
+    Loops and sizes are bounded, but 10,000 loops over a big value can still be slow, so
+    the CPU time is checked before every variable read, assignment, filter and function
+    call: between two checks there is at most one filter or function at work, on values
+    the size limits keep small.
+    """
+
+    __slots__ = ("undefined_paths", "deadline", "seconds")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.undefined_paths: dict[str, None] = {}
-        self.deadline = time.thread_time() + RENDER_CPU_SECONDS
+        self.seconds, self.deadline = _BUDGET.get() or (
+            RENDER_CPU_SECONDS,
+            time.thread_time() + RENDER_CPU_SECONDS,
+        )
 
     def get(
         self, path: list[object], *, token: Token | None, default: object = UNDEFINED
     ) -> object:
-        self._check_time(token)
+        self.check_time(token)
         value = super().get(path, token=token, default=default)
         if default is UNDEFINED and isinstance(value, Undefined):
             self.undefined_paths[_dotted(path)] = None
         return value
 
     def assign(self, key: str, val: Any) -> None:
-        self._check_time(None)
+        self.check_time(None)
         super().assign(key, val)
 
-    def _check_time(self, token: Token | None) -> None:
-        # Loops and sizes are bounded, but 10,000 loops over a big value can still be slow.
+    def filter(self, name: str, token: Token | None) -> Callable[..., object]:
+        self.check_time(token)
+        return super().filter(name, token)
+
+    def check_time(self, token: Token | None) -> None:
         if time.thread_time() > self.deadline:
-            message = f"render time limit reached: {RENDER_CPU_SECONDS:g} seconds of CPU"
+            unit = "second" if self.seconds == 1 else "seconds"
+            message = f"render time limit reached: {self.seconds:g} {unit} of CPU"
             raise ResourceLimitError(message, token=token)
 
 
@@ -282,6 +311,11 @@ def render_json(data: Any, scope: Mapping[str, Any]) -> Rendered:
 
 def check_template(source: str) -> list[TemplateProblem]:
     """Return the template's syntax problems, with line and column; [] when it is fine."""
+    try:
+        _parse(source, False)  # most templates are fine: parse once, and keep it for later
+        return []
+    except TemplateError:
+        pass
     problems: list[TemplateProblem] = []
     collecting = _PROBLEMS.set(problems)
     try:

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from flows_app.views import api, editor, flows, manage, runs, tenant, tokens
+from flows_app.views import api, editor, flows, layouts, manage, runs, tenant, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
     *manage.urlpatterns,
+    *layouts.urlpatterns,
     path("flows/pull/", tenant.flow_pull, name="flow_pull"),
     path("flows/<int:pk>/", flows.flow_detail, name="flow_detail"),
     *runs.urlpatterns,

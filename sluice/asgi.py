@@ -14,7 +14,7 @@ django_application = get_asgi_application()
 
 from sluice.checks import refuse_unsafe_start  # noqa: E402
 
-refuse_unsafe_start()
+refuse_unsafe_start(serves_pages=True)
 
 from sluice.routing import http_application, websocket_urlpatterns  # noqa: E402
 

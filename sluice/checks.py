@@ -69,15 +69,42 @@ def check_production(app_configs=None, **kwargs):
     return problems
 
 
-def refuse_unsafe_start() -> None:
+STATIC_FILES_NOT_COLLECTED = "sluice.W003"
+
+
+@register()
+def check_static_files(app_configs=None, **kwargs):
+    """Warn when static files are missing from STATIC_ROOT's manifest (a web server refuses
+    to start then; other commands, collectstatic first, do not need them)."""
+    from sluice import static_files
+
+    names = static_files.missing()
+    if not names:
+        return []
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return [
+        Warning(
+            f"Static files are not collected into {settings.STATIC_ROOT}: {shown}. "
+            "Pages that use them would fail.",
+            hint="Run `python manage.py collectstatic --no-input` (make run does it).",
+            id=STATIC_FILES_NOT_COLLECTED,
+        )
+    ]
+
+
+def refuse_unsafe_start(serves_pages: bool = False) -> None:
     """Stop a server or worker process that the system checks find misconfigured.
 
     ``manage.py`` commands run the checks themselves; daphne and celery do not, so their
-    entry points call this.
+    entry points call this. A web server (``serves_pages``) also needs the static files.
     """
     from django.core.checks import run_checks
 
-    errors = [m for m in run_checks(include_deployment_checks=False) if m.is_serious()]
+    errors = [
+        m
+        for m in run_checks(include_deployment_checks=False)
+        if m.is_serious() or (serves_pages and m.id == STATIC_FILES_NOT_COLLECTED)
+    ]
     if errors:
         lines = "\n".join(f"  {m.id}: {m.msg} {m.hint or ''}".rstrip() for m in errors)
         raise SystemExit(f"sluice: refusing to start:\n{lines}")

@@ -5,6 +5,7 @@ message that says what to fix. Secrets can also be given as ``NAME_FILE``: the p
 file whose contents (without the trailing newline) are the value.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -75,3 +76,23 @@ def choice(name: str, default: str, options: tuple[str, ...], environ=None) -> s
     if value not in options:
         raise SettingError(f"{name} must be one of {', '.join(options)}, got {value!r}.")
     return value
+
+
+def nameservers(name: str, environ=None) -> list[tuple[str, int]]:
+    """Read DNS resolvers as ``IP`` or ``IP:PORT`` (``[IPv6]:PORT``), comma-separated."""
+    found = []
+    for item in words(name, [], environ):
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise SettingError(f"{name}: {item!r} is not an IP address (or IP:PORT).") from None
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingError(f"{name}: {item!r} has no valid port.")
+        found.append((address, int(port)))
+    return found

@@ -62,6 +62,16 @@ MAX_RUN_ATTEMPTS = env.integer("SLUICE_MAX_RUN_ATTEMPTS", 3, 1, 20)
 MAX_DELAY = env.integer("SLUICE_MAX_DELAY", 30 * 86400, 0, 365 * 86400)
 RUN_RETENTION_DAYS = env.integer("SLUICE_RUN_RETENTION_DAYS", 30, 0, 36500)
 OUTBOUND_TIMEOUT = env.integer("SLUICE_OUTBOUND_TIMEOUT", 10, 1, 120)
+# The HTTP request action: hosts reached even on private addresses, its time and size limits.
+OUTBOUND_ALLOW_HOSTS = [h.lower().rstrip(".") for h in env.words("SLUICE_OUTBOUND_ALLOW_HOSTS", [])]
+HTTP_TIMEOUT = env.integer("SLUICE_HTTP_TIMEOUT", 30, 1, 300)
+HTTP_MAX_RESPONSE_BYTES = env.integer(
+    "SLUICE_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 2**30
+)
+# Verify email address looks up MX records: through these resolvers (IP or IP:PORT), or the
+# system's (/etc/resolv.conf) when unset; a lookup that takes longer fails the step.
+DNS_NAMESERVERS = env.nameservers("SLUICE_DNS_NAMESERVERS")
+DNS_TIMEOUT = env.integer("SLUICE_DNS_TIMEOUT", 5, 1, 60)
 
 ALLOWED_HOSTS = env.words(
     "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
@@ -88,8 +98,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sluice.middleware.private_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "sluice.middleware.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -168,14 +180,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Static files are served by WhiteNoise straight from the apps and static/; set
-# SLUICE_STATIC_ROOT and run collectstatic to serve them from one folder instead.
-STATIC_ROOT = env.string("SLUICE_STATIC_ROOT") or None
+# `manage.py collectstatic` copies the static files here under names that carry a hash of
+# their content, with gzip and Brotli copies; WhiteNoise serves them, the hashed names
+# with a cache lifetime of a year. `make run` collects them on every start.
+STATIC_ROOT = Path(env.string("SLUICE_STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -239,6 +251,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"forbidden_in_one_line": {"()": "sluice.log_filters.ForbiddenInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {
         "handlers": ["console"],
@@ -246,5 +259,9 @@ LOGGING = {
             "SLUICE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
     },
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_in_one_line"]},
+    },
 }

@@ -1,10 +1,24 @@
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
 
 from accounts_app.models import Role, User
 
 pytest_plugins = ["tests.standins.fixtures", "tests.browser"]
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_as_they_are():
+    """Serve the static files from the apps and static/ as they are, so the suite needs no
+    collectstatic. tests/test_static_files.py checks the collected, hashed and compressed
+    copies that Sluice serves."""
+    storages = {
+        **django_settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages, STATIC_ROOT=None, WHITENOISE_USE_FINDERS=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from flows_app.api_auth import create_token
 from flows_app.models import FlowToken, FlowVersion, Run
 from flows_app.redaction import MASK
 from flows_app.services import create_flow, publish_flow, save_draft
-from tests.flow_helpers import phone_provider, step
+from tests.flow_helpers import phone_provider, run_steps, step
 from tests.run_records import (
     SECRET_EXPECTED,
     SECRET_PIN,
@@ -347,7 +347,8 @@ def test_an_unpublished_flow_is_409(api, db, admin_user):
         ('{"user": {"user_id": "auth0|1"}}', "Unknown keys ['user']"),
         ('{"vars": {"x": "a\\u0000b"}}', "NUL"),
         (b"\xff\xfe{}", "not valid JSON"),
-        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "The body nests objects and lists more than 32 deep."),
+        ('{"vars": ' + '{"a": ' * 500 + "1" + "}" * 501, "nests objects and lists more than 32"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_400(api, flow, token, body, message):
@@ -474,3 +475,27 @@ def test_a_masked_condition_over_the_api_hides_its_values(api, admin_user):
     assert check_pin["output"] == MASK and check_pin["detail"]["branch"] == "then"
     assert check_pin["detail"]["checks"][0]["operands"] == [MASK, MASK]
     assert check_pin["inputs"]["if"]["operands"][0]["operands"] == [MASK, MASK]
+
+
+def test_an_allowed_failure_over_the_api_says_it_was_allowed(api, admin_user):
+    def failing(step_id, **switches):
+        payload = {"payload": "{{ functions.toArray(1) }}"}
+        return {
+            "id": step_id,
+            "type": "FLOW",
+            "action": "RETURN_JSON",
+            "params": payload,
+            **switches,
+        }
+
+    allowed = run_steps(failing("lookup", allow_failure=True), failing("last"))
+    record = read_run(api, allowed, admin_user)
+    assert record["status"] == "failed"
+    lookup, last = record["steps"]
+    assert lookup["status"] == "failed" and lookup["allowed_failure"] is True
+    assert last["status"] == "failed" and last["allowed_failure"] is False
+
+    passed = read_run(api, run_steps(failing("lookup", allow_failure=True)), admin_user)
+    assert passed["status"] == "succeeded"
+    assert passed["steps"][0]["allowed_failure"] is True
+    assert read_run(api, plan_run(), admin_user)["steps"][0]["allowed_failure"] is False

@@ -17,6 +17,7 @@ from django.utils import timezone
 from tests.standins.auth0 import Reply
 from vault_app import crypto
 from vault_app.clients import auth0 as client_module
+from vault_app.clients import token_cache
 from vault_app.clients.auth0 import ManagementApiError, ManagementClient, api_path
 from vault_app.models import Connection, ManagementToken
 
@@ -121,11 +122,11 @@ def test_a_token_is_used_until_shortly_before_it_expires(client, auth0_standin, 
     stored = ManagementToken.objects.get()
     assert timedelta(minutes=55) <= stored.use_until - started < timedelta(minutes=55, seconds=5)
 
-    monkeypatch.setattr(client_module, "_now", lambda: started + timedelta(minutes=50))
+    monkeypatch.setattr(token_cache, "now", lambda: started + timedelta(minutes=50))
     client.request("GET", ORGANIZATIONS)
     assert token_requests(auth0_standin) == 1
 
-    monkeypatch.setattr(client_module, "_now", lambda: started + timedelta(minutes=56))
+    monkeypatch.setattr(token_cache, "now", lambda: started + timedelta(minutes=56))
     client.request("GET", ORGANIZATIONS)
     assert token_requests(auth0_standin) == 2
     first, second = (r.bearer for r in api_requests(auth0_standin)[1:])
@@ -522,7 +523,7 @@ def test_headers_that_would_override_auth_or_host_are_refused(client, auth0_stan
 
 @pytest.mark.parametrize(
     "headers",
-    [{"X-Evil": "a\r\nHost: evil.example"}, {"X-Name": "José"}, {"Bad Name": "x"}, {"X-A": {}}],
+    [{"X-Evil": "a\r\nHost: evil.example"}, {"X-Name": "José"}, {"Bad Name": "x"}, {"X-A": 1e999}],
 )
 def test_header_values_that_could_inject_are_refused(client, auth0_standin, headers):
     with pytest.raises(ValueError, match="header"):

@@ -78,6 +78,8 @@ def test_an_admin_creates_tests_edits_and_deletes_connections(
     expect(page.locator("#id_auth_token_error")).to_contain_text(
         "Test failed: Twilio error 20003: Authenticate"
     )
+    twilio = Connection.objects.get(name="Twilio main")
+    expect(page).to_have_url(re.compile(rf"/vault/{twilio.pk}/$"))
     expect(labelled(page, "Account SID")).to_have_value(twilio_standin.account_sid)
     screenshot(page, "vault-twilio-test-failed")
     labelled(page, "Auth Token").fill(twilio_standin.auth_token)
@@ -121,6 +123,49 @@ def test_an_admin_creates_tests_edits_and_deletes_connections(
     ]
     assert Provider.objects.get(purpose="email").connection.name == "Mail relay"
     assert len(auth0_standin.requests_to("/oauth/token")) == 3
+
+
+def test_a_password_typed_before_a_mistake_is_kept_and_saved(
+    page_factory, admin_user, smtp_standin
+):
+    page = page_factory()
+    sign_in(page, admin_user.email, PASSWORD)
+    page.get_by_role("link", name="Vault").click()
+    add_connection(
+        page,
+        "SMTP",
+        {
+            "Name": "Mail relay",
+            "Host": smtp_standin.host,
+            "Port": str(smtp_standin.port),
+            "Security": "none",
+            "Username": smtp_standin.username,
+            "Default sender email": "not-an-email",
+        },
+        {"Password": smtp_standin.password},
+    )
+    expect(page.locator("#id_sender_email_error")).to_contain_text("Enter a valid email address")
+    password_field = page.locator(".field", has=labelled(page, "Password"))
+    expect(password_field).to_contain_text("Kept from your last try")
+    expect(labelled(page, "Password")).to_have_value("")
+    assert smtp_standin.password not in page.content()
+    screenshot(page, "vault-smtp-password-kept-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "vault-smtp-password-kept-390")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the form scrolls sideways by {overflow}px at 390px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    labelled(page, "Default sender email").fill("no-reply@example.com")
+    page.get_by_role("button", name="Save and test").click()
+    expect(page.get_by_text("Test passed: Connected to")).to_contain_text(
+        f"logged in as {smtp_standin.username}"
+    )
+    expect(page).to_have_url(re.compile(r"/vault/$"))
+    connection = Connection.objects.get()
+    assert connection.secrets() == {"password": smtp_standin.password}
+    logins = [(user, accepted) for _, user, accepted in smtp_standin.logins]
+    assert logins == [(smtp_standin.username, True)]
 
 
 def test_the_vault_fits_a_phone_screen(page_factory, admin_user, auth0_standin):

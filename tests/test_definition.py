@@ -175,3 +175,59 @@ def test_a_variable_outside_the_namespaces_is_undefined(tenant):
         "get · User ID: custom_vars.id is undefined: variables start with actions, context, "
         "fields, vars.",
     ]
+
+
+def custom_request(tenant, path):
+    return step("call", "SEND_REQUEST", connection_id=tenant.pk, method="GET", pathname=path)
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("https://evil.test/api/v2/users", "not a URL or another host"),
+        ("https://evil.test/{{ context.user.user_id }}", "not a URL or another host"),
+        ("//evil.test/api/v2/users", "not a URL or another host"),
+        ("/api/v2/users?q={{ fields.q }}", "put query parameters in URL Params"),
+        ("/api/v2/../{{ fields.x }}", "may not contain . or .. segments"),
+        ("/api/v2/{{ fields.x }}/../keys", "may not contain . or .. segments"),
+        ("/api/v2//{{ fields.x }}", "empty segment"),
+        ("/api/v2/users list/{{ fields.x }}", "whitespace"),
+        ("/oauth/{{ fields.x }}", "under /api/v2/"),
+        ("/api/v2/users/%2F", "encoded /"),
+    ],
+)
+def test_a_path_that_can_never_be_sent_is_a_problem_of_the_step(tenant, path, says):
+    problems = messages(validate(flow_of(custom_request(tenant, path))))
+
+    assert len(problems) == 1 and problems[0].startswith("call · Path: "), problems
+    assert says in problems[0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v2/organizations",
+        SPEC_PATH,
+        "/api/v{{ fields.version }}/users",
+        "{{ fields.base }}/users",
+        "/api/v2/users/{{ fields.a }}..{{ fields.b }}",
+        "/api/v2/ {{- fields.x }}",
+        "{% if fields.x %}/api/v2/a{% else %}/api/v2/b{% endif %}",
+    ],
+)
+def test_a_templated_path_that_could_be_sent_is_allowed(tenant, path):
+    assert validate(flow_of(custom_request(tenant, path))) == []
+
+
+def test_a_path_to_another_host_blocks_publishing_and_importing(tenant):
+    from flows_app import interop
+
+    flow = create_flow(
+        name="Leak", definition=flow_of(custom_request(tenant, "https://evil.test/x"))
+    )
+    with pytest.raises(InvalidFlow, match="call · Path: Enter a path on the connection's own"):
+        publish_flow(flow)
+
+    document = interop.export_document(flow)
+    with pytest.raises(interop.ImportFailed, match="not a URL or another host"):
+        interop.import_documents([("leak.json", document)])

@@ -320,6 +320,30 @@ def test_test_data_is_saved_or_kept_as_typed(editor_client, flow):
     assert fresh(flow).test_data == {"vars": {"plan": "pro"}}
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '{"vars": ' + '{"a": ' * 500 + "1" + "}" * 501,
+        '{"vars": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    ],
+)
+def test_test_data_nested_too_deep_is_refused_and_kept_as_typed(editor_client, flow, typed):
+    response = editor_client.post(url("editor_test_data", flow), {"test_data": typed}, **HTMX)
+
+    assert response.status_code == 200
+    assert "nests objects and lists more than 32 deep" in response.content.decode()
+    assert response.context["test_data_text"] == typed
+    assert fresh(flow).test_data == {"context": {"user": {"user_id": "auth0|123"}}}
+
+
+def test_a_json_input_nested_too_deep_is_refused(editor_client, flow):
+    typed = '{"a": ' * 200 + "1" + "}" * 200
+    html = editor_client.post(
+        url("editor_preview", flow, "call_api"), {"p-payload": typed}, **HTMX
+    ).content.decode()
+    assert "nests objects and lists more than 32 deep" in html
+
+
 def test_the_variable_picker_lists_data_steps_and_functions(editor_client, flow):
     html = editor_client.get(url("flow_editor", flow) + "?step=call_api").content.decode()
     assert 'data-insert="context.user.user_id"' in html
@@ -355,6 +379,31 @@ def test_publishing_lists_the_version_and_it_can_be_restored(
     assert ids(flow) == ["get_user", "call_api"]
     editor_client.post(url("editor_undo", flow), **HTMX)
     assert ids(flow) == ["get_user"]
+
+
+def test_publishing_an_unchanged_draft_says_so_and_adds_no_version(editor_client, db):
+    noop = {"id": "noop", "type": "FLOW", "action": "DO_NOTHING", "params": {}}
+    flow = create_flow(name="Quiet", definition={"schema_version": 1, "actions": [noop]})
+    first = editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    assert "Published version 1." in first
+    again = editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    assert "Nothing changed since v1: no version was added." in again
+    assert "Published version" not in again
+    assert list(flow.versions.values_list("number", flat=True)) == [1]
+
+    changed = fresh(flow).draft
+    changed["actions"][0]["alias"] = "Wait a moment"
+    Flow.objects.filter(pk=flow.pk).update(draft=changed)
+    assert (
+        "Published version 2."
+        in editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    )
+    editor_client.post(url("flow_version_restore", flow, 1))
+    assert (
+        "Published version 3."
+        in editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    )
+    assert FlowVersion.objects.get(flow=flow, number=3).definition["actions"][0] == noop
 
 
 def test_a_test_run_runs_the_draft_and_shows_its_steps(
@@ -728,3 +777,27 @@ def test_saving_a_condition_keeps_its_branches(editor_client, branched):
     assert 'id="card-check" hx-swap-oob="true"' in saved.content.decode()
     assert shape(branched)[1] == ("check", ["read", ("inner", [], ["text"])], ["call"])
     assert fresh(branched).draft["actions"][1]["alias"] == "Is it Ada?"
+
+
+# Filters on a 16 KB text, 10,000 times over: far more than any time limit allows.
+HEAVY = (
+    "{% assign s = 'x' %}{% for i in (1..14) %}{% assign s = s | append: s %}{% endfor %}"
+    "{% for i in (1..10000) %}{{ s | split: '' | join: '' | size }}{% endfor %}"
+)
+
+
+def test_a_preview_stops_at_1_second_of_cpu_where_a_run_gets_2(editor_client, flow):
+    from flows_app.models import Run
+    from tests.flow_helpers import run_steps
+
+    payload = json.dumps({"n": HEAVY})
+    html = editor_client.post(
+        url("editor_preview", flow, "call_api"), {"p-payload": payload}, **HTMX
+    ).content.decode()
+    run = run_steps(
+        {"id": "r", "type": "FLOW", "action": "RETURN_JSON", "params": {"payload": {"n": HEAVY}}}
+    )
+
+    assert "render time limit reached: 1 second of CPU" in html
+    assert run.status == Run.Status.FAILED
+    assert "render time limit reached: 2 seconds of CPU" in run.error

@@ -15,7 +15,13 @@ from flows_app.definition import validate
 from flows_app.engine import execute
 from flows_app.models import Flow, Run
 from flows_app.services import create_flow, create_run, problems_of, publish_flow
-from tests.flow_helpers import auth0_connection, email_provider, phone_provider, step
+from tests.flow_helpers import (
+    auth0_connection,
+    connection,
+    email_provider,
+    phone_provider,
+    step,
+)
 from tests.standins.auth0 import new_user
 from tests.vault_helpers import AUTH0_SECRET
 from vault_app.models import Connection
@@ -116,20 +122,57 @@ def test_the_signup_flow_runs_against_the_vendors(vendors):
 
 
 def test_unsupported_actions_are_kept_exactly_marked_and_block_publishing(vendors):
-    path = CORPUS / "flows" / "mixed-integrations.json"
+    path = CORPUS / "flows" / "vendor-integrations.json"
     report = interop.import_documents(interop.read_path(path))
     [flow] = report.flows
     assert report.unsupported == [
-        ("Mixed integrations", "call_crm", "HTTP/SEND_REQUEST"),
-        ("Mixed integrations", "tw_sms", "TWILIO/SEND_SMS"),
+        ("Vendor integrations", "tell_team", "SLACK/POST_MESSAGE"),
+        ("Vendor integrations", "find_customer", "STRIPE/FIND_CUSTOMERS"),
     ]
     assert any(
-        "HTTP/SEND_REQUEST is not supported by Sluice yet" in line for line in report.lines()
+        "SLACK/POST_MESSAGE is not supported by Sluice yet" in line for line in report.lines()
     )
     original = json.loads(path.read_text())
-    assert flow.draft["actions"][0] == original["actions"][0]
-    with pytest.raises(Exception, match="Sluice does not support HTTP/SEND_REQUEST"):
+    assert flow.draft["actions"] == original["actions"]
+    with pytest.raises(Exception, match="Sluice does not support SLACK/POST_MESSAGE"):
         publish_flow(flow)
+
+
+def test_a_flow_of_http_json_and_xml_steps_imports_runnable_and_runs(vendors, api_standin):
+    path = CORPUS / "flows" / "partner-signup.json"
+    text = path.read_text().replace("https://api.example.com", api_standin.base_url)
+    connection(
+        "http",
+        "Partner API",
+        {"setup": "BEARER", "hosts": api_standin.hosts, "token": "partner-token-55"},
+    )
+    report = interop.import_documents([("partner-signup.json", json.loads(text))])
+    [flow] = report.flows
+    assert report.unsupported == [] and problems_of(flow.draft) == []
+    api_standin.answer("POST", "/invites/verify", 200, {"valid": True, "plan": "pro"})
+    api_standin.answer(
+        "PUT",
+        "/soap/users",
+        200,
+        "<result><saved>yes</saved></result>",
+        content_type="application/xml",
+    )
+    data = {
+        "context": {"tenant": {"name": "acme"}, "user": {"user_id": "auth0|42"}},
+        "fields": {
+            "email": "sam@example.com",
+            "invite_code": "X1",
+            "name": "Sam",
+            "soap_password": "soap-pass-123",
+        },
+    }
+    run = run_to_end(flow, data)
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert run.result == {"plan": "pro", "saved": "yes"}
+    invite, soap = api_standin.requests
+    assert invite.bearer == "partner-token-55" and invite.query == {"tenant": ["acme"], "v": ["2"]}
+    assert soap.basic_auth == ("forms", "soap-pass-123")
+    assert soap.raw.decode().endswith("<user>\n  <id>auth0|42</id>\n  <name>Sam</name>\n</user>")
 
 
 def test_a_flow_as_auth0_s_api_returns_it_maps_tenant_connection_ids_to_names(vendors):
@@ -232,7 +275,7 @@ def test_cli_export_import_export_gives_identical_files(vendors, tmp_path, capsy
         call_command("flows", "import", str(first))
         call_command("flows", "export", "--format", fmt, "--all", str(second))
         names = sorted(p.name for p in first.iterdir())
-        assert names == sorted(p.name for p in second.iterdir()) and len(names) == 3
+        assert names == sorted(p.name for p in second.iterdir()) and len(names) == len(FLOW_FILES)
         for name in names:
             assert (first / name).read_bytes() == (second / name).read_bytes()
     out = capsys.readouterr().out
@@ -247,7 +290,7 @@ def test_cli_reads_a_deploy_cli_directory_and_says_why_nothing_was_imported(db, 
     assert "no auth0 connection named 'Acme tenant'" in message
     assert not Flow.objects.exists()
     call_command("flows", "import", "--placeholders", str(CORPUS))
-    assert Flow.objects.count() == 3
+    assert Flow.objects.count() == len(FLOW_FILES)
     assert "Created the placeholder auth0 connection 'Acme tenant'" in capsys.readouterr().out
 
 
@@ -258,6 +301,34 @@ def test_cli_export_to_standard_output_and_errors(vendors, capsys):
     assert printed == (CORPUS / "flows" / "signup-follow-up.json").read_text()
     with pytest.raises(CommandError, match="No flow is named 'Nope'"):
         call_command("flows", "export", "--flow", "Nope", "-")
+
+
+def test_cli_export_of_all_flows_writes_the_others_when_one_does_not_fit(db, tmp_path):
+    fine = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    for name, units in (("Alpha", "MINUTES"), ("Broken", "WEEKS"), ("Gamma", "HOURS")):
+        step = {**fine, "params": {"number": 1, "units": units}}
+        create_flow(name=name, definition={"schema_version": 1, "actions": [step]})
+
+    with pytest.raises(CommandError) as caught:
+        call_command("flows", "export", "--format", "auth0", "--all", str(tmp_path))
+
+    assert caught.value.returncode == 4
+    message = str(caught.value)
+    assert "2 flow(s) exported; these were not:" in message
+    assert "Broken (id " in message and "actions/0/params/units: 'WEEKS'" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Alpha.json", "Gamma.json"]
+
+
+def test_cli_export_when_no_flow_fits_exports_nothing(db, tmp_path):
+    step = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    step["params"] = {"number": 1, "units": "WEEKS"}
+    create_flow(name="Broken", definition={"schema_version": 1, "actions": [step]})
+
+    with pytest.raises(CommandError, match="Nothing was exported") as caught:
+        call_command("flows", "export", "--format", "auth0", "--all", str(tmp_path / "out"))
+
+    assert caught.value.returncode == 1
+    assert not (tmp_path / "out").exists()
 
 
 # The web pages
@@ -286,12 +357,13 @@ def test_web_import_of_several_files_lists_missing_connections_then_makes_placeh
     assert "Nothing was imported" in page and "Connections the vault lacks" in page
     assert "Acme tenant" in page and "Create empty placeholder connections" in page
     kept = response.context["form"].initial["text"]
-    assert len(json.loads(kept)) == 3  # the files' flows wait in the text box
+    assert len(json.loads(kept)) == len(FLOW_FILES)  # the files' flows wait in the text box
     done = admin_client.post("/flows/import/", {"text": kept, "placeholders": "on"}, follow=True)
-    assert Flow.objects.count() == 3
+    assert Flow.objects.count() == len(FLOW_FILES)
     text = done.content.decode()
     assert "Created the placeholder auth0 connection" in text
-    assert "HTTP/SEND_REQUEST is not supported by Sluice yet" in text
+    assert "Created the placeholder http connection" in text
+    assert "SLACK/POST_MESSAGE is not supported by Sluice yet" in text
 
 
 def test_editors_cannot_make_placeholders(editor_client):
@@ -315,10 +387,10 @@ def test_validate_accepts_every_corpus_flow_except_unsupported_steps(db):
 
 
 def test_the_editor_marks_an_unsupported_step_and_shows_it_as_it_came(vendors, editor_client):
-    flow = import_file(CORPUS / "flows" / "mixed-integrations.json")
+    flow = import_file(CORPUS / "flows" / "vendor-integrations.json")
     page = editor_client.get(f"/flows/{flow.pk}/edit/").content.decode()
-    assert "Not supported yet: HTTP/SEND_REQUEST" in page
-    assert "Not supported yet: TWILIO/SEND_SMS" in page  # inside a branch too
-    inspector = editor_client.get(f"/flows/{flow.pk}/edit/?step=call_crm").content.decode()
-    assert "Sluice does not support HTTP/SEND_REQUEST yet" in inspector
-    assert "https://crm.example.com/hooks/signup" in inspector
+    assert "Not supported yet: SLACK/POST_MESSAGE" in page
+    assert "Not supported yet: STRIPE/FIND_CUSTOMERS" in page
+    inspector = editor_client.get(f"/flows/{flow.pk}/edit/?step=tell_team").content.decode()
+    assert "Sluice does not support SLACK/POST_MESSAGE yet" in inspector
+    assert "New signup: {{ fields.email }}" in inspector

@@ -144,6 +144,9 @@ def test_editors_choose_the_published_version_or_the_draft(editor_client, editor
         ("[1, 2]", "The input is a JSON object with context, fields, vars."),
         ('{"user": {}}', "Unknown key user: the input has only context, fields and vars."),
         ('{"vars": 3}', "vars must be a JSON object."),
+        ('{"vars": ' + '{"a": ' * 500 + "1" + "}" * 501, "nests objects and lists more than 32"),
+        ("[" * 100_000 + "]" * 100_000, "The input nests objects and lists more than 32 deep."),
+        ('{"vars": {"a": "x\\u0000"}}', "cannot contain NUL characters"),
     ],
 )
 def test_bad_input_shows_the_form_again_with_the_typed_text(editor_client, typed, message):

@@ -65,9 +65,7 @@ def test_non_staff_get_403_on_every_vault_url(request, persona, three_connection
         response = getattr(client, method)(url, data)
         assert response.status_code == 403, (method, url)
     assert set(Connection.objects.values_list("name", flat=True)) == {
-        "Acme tenant",
-        "Mail relay",
-        "Twilio main",
+        form()["name"] for form in FORMS.values()
     }
     assert not Provider.objects.exists()
 
@@ -77,7 +75,7 @@ def test_every_vault_form_needs_the_csrf_token(csrf_admin_client, three_connecti
     for method, url in vault_urls(pk):
         if method == "post":
             assert csrf_admin_client.post(url, auth0_form()).status_code == 403, url
-    assert Connection.objects.count() == 3
+    assert Connection.objects.count() == len(FORMS)
 
 
 def test_the_forms_carry_the_csrf_token(admin_client, three_connections):
@@ -106,7 +104,7 @@ def test_no_page_shows_a_secret(admin_client, three_connections):
 def test_the_database_never_holds_a_secret_in_clear(admin_client):
     for kind in FORMS:
         create(admin_client, kind)
-    assert Connection.objects.count() == 3
+    assert Connection.objects.count() == len(FORMS)
     dump = _database_contents()
     assert "Acme tenant" in dump
     for secret in SECRETS:
@@ -316,7 +314,7 @@ def test_key_rotation_reencrypts_every_secret(three_connections, settings, capsy
     new_key = Fernet.generate_key().decode()
     settings.VAULT_KEYS = [new_key, old_key]
     call_command("rotate_vault_keys")
-    assert "Re-encrypted the secrets of 3 connection(s)." in capsys.readouterr().out
+    assert f"Re-encrypted the secrets of {len(FORMS)} connection(s)." in capsys.readouterr().out
     settings.VAULT_KEYS = [new_key]
     assert Connection.objects.get(kind="auth0").secrets()["client_secret"] == AUTH0_SECRET
 
@@ -338,7 +336,9 @@ def test_a_secret_that_cannot_be_decrypted_is_a_clear_error(
 
 def test_save_and_test_puts_an_unreachable_host_on_its_field(admin_client, unused_port):
     response = admin_client.post(
-        "/vault/new/?kind=auth0", {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"}
+        "/vault/new/?kind=auth0",
+        {**auth0_form(domain=f"127.0.0.1:{unused_port}"), "then": "test"},
+        follow=True,
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -358,16 +358,22 @@ def test_the_test_button_answers_htmx_with_the_status_cell(admin_client, unused_
     assert "Failed" in html and "<html" not in html
 
 
-def test_after_a_failed_test_on_create_the_form_saves_the_same_connection(
+def test_after_a_failed_test_on_create_the_browser_is_on_the_connection_s_page(
     admin_client, unused_port
 ):
     response = admin_client.post(
         "/vault/new/?kind=twilio",
         {**FORMS["twilio"](api_base_url=f"http://127.0.0.1:{unused_port}"), "then": "test"},
+        follow=True,
     )
     connection = Connection.objects.get()
+    assert response.redirect_chain == [(f"/vault/{connection.pk}/", 302)]
     assert f'action="/vault/{connection.pk}/"' in response.content.decode()
     assert b"The connection was saved, but its test failed" in response.content
+    assert b'id="id_api_base_url_error"><li>Test failed: Could not reach' in response.content
+    again = admin_client.get(f"/vault/{connection.pk}/").content
+    assert b"The connection was saved, but its test failed" not in again
+    assert b"Last test failed" in again
 
 
 def test_no_log_line_carries_a_secret(admin_client, caplog, auth0_standin, twilio_standin):

@@ -3,7 +3,8 @@
 AUTH0_SECRET = "auth0-client-secret-Zq81xVb"
 SMTP_PASSWORD = "smtp-password-Kp29wLm"
 TWILIO_TOKEN = "twilio-auth-token-Hd47sQa"
-SECRETS = (AUTH0_SECRET, SMTP_PASSWORD, TWILIO_TOKEN)
+HTTP_TOKEN = "http-bearer-token-Rv62nPe"
+SECRETS = (AUTH0_SECRET, SMTP_PASSWORD, TWILIO_TOKEN, HTTP_TOKEN)
 
 
 def auth0_form(**overrides):
@@ -42,4 +43,15 @@ def twilio_form(**overrides):
     }
 
 
-FORMS = {"auth0": auth0_form, "smtp": smtp_form, "twilio": twilio_form}
+def http_form(**overrides):
+    return {
+        "name": "Partner API",
+        "setup": "BEARER",
+        "hosts": "api.partner.example",
+        "token": HTTP_TOKEN,
+        "key_in": "HEADER",
+        **overrides,
+    }
+
+
+FORMS = {"auth0": auth0_form, "smtp": smtp_form, "twilio": twilio_form, "http": http_form}

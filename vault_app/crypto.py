@@ -5,7 +5,9 @@ ones kept until ``rotate_vault_keys`` has re-encrypted everything with it.
 """
 
 import json
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -26,12 +28,12 @@ def _fernet() -> MultiFernet:
     return _fernet_for(tuple(settings.VAULT_KEYS))
 
 
-def seal(values: dict[str, str]) -> str:
-    """Encrypt a mapping of secret values into one token."""
+def seal(values: Mapping[str, Any]) -> str:
+    """Encrypt a mapping of secret values (anything JSON can hold) into one token."""
     return _fernet().encrypt(json.dumps(values, sort_keys=True).encode()).decode()
 
 
-def unseal(token: str) -> dict[str, str]:
+def unseal(token: str) -> dict[str, Any]:
     """Decrypt a token made by :func:`seal`."""
     if not token:
         return {}

@@ -10,8 +10,13 @@ from vault_app.kinds import KINDS, ConnectionKind, TestResult
 from vault_app.kinds.base import scrub
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """The registry's kinds; a callable, so adding a kind needs no migration."""
+    return [(key, kind.label) for key, kind in KINDS.items()]
+
+
 class Connection(models.Model):
-    kind = models.CharField(max_length=20, choices=[(k, v.label) for k, v in KINDS.items()])
+    kind = models.CharField(max_length=20, choices=kind_choices)
     name = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)
     secrets_token = models.TextField(blank=True, editable=False)
@@ -34,6 +39,31 @@ class Connection(models.Model):
     def get_absolute_url(self):
         return reverse("vault:edit", args=[self.pk])
 
+    def save(self, *args, **kwargs):
+        """Save; when the settings or secrets changed, drop the token cached for the old ones."""
+        changed = self._credentials_changed(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+        if changed:
+            ManagementToken.objects.filter(connection=self).delete()
+
+    def _credentials_changed(self, update_fields) -> bool:
+        if self.pk is None or (
+            update_fields is not None and not {"config", "secrets_token"} & set(update_fields)
+        ):
+            return False
+        before = Connection.objects.filter(pk=self.pk).values("config", "secrets_token").first()
+        if before is None:
+            return False
+        if _filled(before["config"]) != _filled(self.config):
+            return True
+        if before["secrets_token"] == self.secrets_token:
+            return False
+        # Forms seal the secrets again on every save: compare what they hold.
+        try:
+            return crypto.unseal(before["secrets_token"]) != crypto.unseal(self.secrets_token)
+        except crypto.VaultKeyError:
+            return True
+
     @property
     def kind_spec(self) -> ConnectionKind:
         return KINDS[self.kind]
@@ -50,9 +80,8 @@ class Connection(models.Model):
     def missing_settings(self) -> list[str]:
         """The labels of required settings not filled in: a placeholder made by an import
         has them all missing until an admin completes it."""
-        filled = {name for name, value in self.config.items() if value not in (None, "")}
-        filled |= set(self.secrets_set)
-        return [f.label for f in self.kind_spec.fields if f.required and f.name not in filled]
+        values = {**self.config, **dict.fromkeys(self.secrets_set, "set")}
+        return [f.label for f in self.kind_spec.missing(values)]
 
     def credentials(self) -> dict:
         """Return every setting, secrets decrypted, for building a client."""
@@ -65,8 +94,19 @@ class Connection(models.Model):
         self.save(update_fields=["last_test_ok", "last_test_message", "last_tested_at"])
 
 
+def _filled(config: dict) -> dict:
+    return {name: value for name, value in config.items() if value not in (None, "")}
+
+
 def run_test(kind: ConnectionKind, credentials: dict) -> TestResult:
-    """Test credentials, making sure no secret comes back in the message."""
+    """Test credentials, making sure no secret comes back in the message.
+
+    Settings that are missing are named before anything is sent: a login without its
+    secret would only be refused, and the refusal would not say why.
+    """
+    missing = kind.missing(credentials)
+    if missing:
+        return TestResult(False, kind.missing_message(missing[0]), field=missing[0].name)
     result = kind.test(credentials)
     secrets = {name: credentials.get(name) for name in kind.secret_names}
     return TestResult(result.ok, scrub(result.message, secrets), result.field)
@@ -115,11 +155,13 @@ def set_provider(purpose: str, connection: Connection | None) -> None:
 
 
 class ManagementToken(models.Model):
-    """An Auth0 Management API token, shared by every run and worker until shortly before expiry.
+    """A client-credentials token (an Auth0 Management API token, or an HTTP connection's OAuth
+    token), shared by every run and worker until shortly before expiry.
 
-    One row per connection, written and read only by ``vault_app.clients.auth0``. The token
-    is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names the
-    domain, client and audience it was issued for: after those change, the row is stale.
+    One row per connection, written and read only by ``vault_app.clients.token_cache``. The
+    token is a secret, so it is sealed like the connection's secrets. ``fingerprint`` names
+    the credentials it was issued for (a keyed hash, never the secret itself); saving the
+    connection with other settings or secrets deletes the row.
     """
 
     connection = models.OneToOneField(

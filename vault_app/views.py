@@ -1,5 +1,7 @@
 """Staff-only pages for the vault: list, create, edit, test, delete, providers."""
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -11,6 +13,9 @@ from accounts_app.access import staff_required
 from vault_app.forms import ConnectionForm, ProvidersForm
 from vault_app.kinds import KINDS
 from vault_app.models import Connection, Provider, run_test, set_provider, test_connection
+
+# The session key under which Save and test tells the connection's page what failed.
+_FAILED_TEST = "vault_failed_test"
 
 
 def _connections():
@@ -39,7 +44,7 @@ def connection_create(request):
     kind = KINDS.get(request.GET.get("kind", ""))
     if kind is None:
         return render(request, "vault/choose_kind.html", {"kinds": KINDS})
-    form = ConnectionForm(kind, request.POST or None)
+    form = ConnectionForm(kind, request.POST or None, person=request.user.pk)
     if request.method == "POST" and form.is_valid():
         return _after_save(request, form, form.save())
     return _edit_page(request, form, kind)
@@ -50,10 +55,17 @@ def connection_create(request):
 @require_http_methods(["GET", "POST"])
 def connection_edit(request, pk):
     connection = get_object_or_404(Connection, pk=pk)
-    form = ConnectionForm(connection.kind_spec, request.POST or None, instance=connection)
+    form = ConnectionForm(
+        connection.kind_spec, request.POST or None, instance=connection, person=request.user.pk
+    )
     if request.method == "POST" and form.is_valid():
         return _after_save(request, form, form.save())
-    return _edit_page(request, form, connection.kind_spec, connection)
+    failed_test = request.method == "GET" and _failed_test_of(request, connection)
+    if failed_test:
+        form.show_test_failure(failed_test.field, connection.last_test_message)
+    return _edit_page(
+        request, form, connection.kind_spec, connection, test_failed=bool(failed_test)
+    )
 
 
 def _edit_page(request, form, kind, connection=None, **extra):
@@ -62,6 +74,8 @@ def _edit_page(request, form, kind, connection=None, **extra):
 
 
 def _after_save(request, form, connection):
+    """Go back to the list, or test the saved connection first. After a failed test the
+    browser goes to the connection's own page, which shows the failure on its field."""
     if request.POST.get("then") != "test":
         messages.success(request, f"Saved {connection.name}.")
         return redirect("vault:list")
@@ -70,13 +84,22 @@ def _after_save(request, form, connection):
     if result.ok:
         messages.success(request, f"Saved {connection.name}. Test passed: {result.message}")
         return redirect("vault:list")
-    form = ConnectionForm(connection.kind_spec, request.POST, instance=connection)
-    form.is_valid()
-    field = result.field if result.field in form.fields else None
-    form.add_error(field, f"Test failed: {result.message}")
-    return _edit_page(
-        request, form, connection.kind_spec, connection, test_failed=field is not None
-    )
+    request.session[_FAILED_TEST] = {"pk": connection.pk, "field": result.field or ""}
+    return redirect(connection)
+
+
+class _FailedTest(NamedTuple):
+    field: str
+
+
+def _failed_test_of(request, connection) -> _FailedTest | None:
+    """The failed test that just sent the browser to this connection's page, once."""
+    failed = request.session.pop(_FAILED_TEST, None)
+    if not isinstance(failed, dict) or failed.get("pk") != connection.pk:
+        return None
+    if connection.last_test_ok is not False:
+        return None
+    return _FailedTest(str(failed.get("field") or ""))
 
 
 @staff_required

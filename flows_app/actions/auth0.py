@@ -1,5 +1,7 @@
 """Auth0 actions: Create user, Get user, Update user and Custom API request."""
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from flows_app.actions.base import (
@@ -13,7 +15,9 @@ from flows_app.actions.base import (
     StepFailed,
     StepOutcome,
 )
-from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient, api_path
+from vault_app.clients.auth0 import ApiResponse, ManagementApiError, ManagementClient
+from vault_app.clients.auth0_requests import InvalidRequest, api_path, check_path_parts
+from vault_app.crypto import VaultKeyError
 
 GROUP = "Auth0"
 CONNECTION_INPUT = Input(
@@ -34,15 +38,22 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _client(inputs: dict[str, Any], ctx: StepContext) -> ManagementClient:
-    return ManagementClient(ctx.connection(inputs["connection_id"], "auth0"), http=ctx.http)
+    connection = ctx.connection(inputs["connection_id"], "auth0")
+    try:
+        return ManagementClient(connection, http=ctx.http)
+    except VaultKeyError as exc:
+        raise StepFailed(f"Connection “{connection}”: {exc} Enter the secrets again.") from None
 
 
 def _call(send) -> ApiResponse:
-    """Turn the Management API's errors into a step failure that keeps Auth0's body."""
+    """Turn the Management API's errors into a step failure that keeps Auth0's body, and a
+    request the client refuses to send into a step failure that says why."""
     try:
         return send()
     except ManagementApiError as exc:
         raise StepFailed(str(exc), body=exc.body, status=exc.status) from None
+    except InvalidRequest as exc:
+        raise StepFailed(str(exc)) from None
 
 
 def _object(inputs: dict[str, Any], name: str, label: str) -> dict:
@@ -80,13 +91,38 @@ def _user_id(inputs: dict[str, Any]) -> str:
     return user_id
 
 
+_OUTPUT = re.compile(r"(\{\{-?.*?-?\}\})", re.DOTALL)
+
+
+def _check_path(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A path the client would refuse whatever its templates render to is a problem now."""
+    path = params.get("pathname")
+    if not isinstance(path, str) or not path or "{%" in path:  # tags may leave text out
+        return
+    pieces = _OUTPUT.split(path)
+    parts: list[str | None] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(None)
+            continue
+        if index > 0 and pieces[index - 1].endswith("-}}"):
+            piece = piece.lstrip()
+        if index + 1 < len(pieces) and pieces[index + 1].startswith("{{-"):
+            piece = piece.rstrip()
+        parts.append(piece)
+    try:
+        check_path_parts(parts)
+    except InvalidRequest as exc:
+        yield "pathname", str(exc)
+
+
 def send_request(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
     method = str(inputs.get("method") or "GET").upper()
     if method not in METHODS:
         raise StepFailed(f"Method must be one of {', '.join(METHODS)}, got {method!r}.")
     try:
         path = api_path(str(inputs.get("pathname") or ""))
-    except ValueError as exc:
+    except InvalidRequest as exc:
         raise StepFailed(str(exc)) from None
     payload = inputs.get("payload")
     response = _call(
@@ -95,7 +131,7 @@ def send_request(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
             path,
             json=payload if payload not in (None, "", {}) and method != "GET" else None,
             params=_object(inputs, "params", "URL Params") or None,
-            headers={str(k): str(v) for k, v in _object(inputs, "headers", "Headers").items()},
+            headers=_object(inputs, "headers", "Headers"),
         )
     )
     output = {
@@ -186,6 +222,7 @@ SEND_REQUEST = ActionType(
     ),
     output='{"status", "headers", "body", "success"}: the API\'s answer.',
     run=send_request,
+    extra={"check": _check_path},
 )
 
 ACTIONS = (CREATE_USER, GET_USER, UPDATE_USER, SEND_REQUEST)

@@ -21,8 +21,20 @@ SENDER = "sender"  # {"email", "name"}: present only when a custom sender is wan
 CONDITION = "condition"  # If/then's condition tree (flows_app.conditions); operands are Liquid
 BRANCH = "branch"  # a list of steps run by If/then; the engine runs it, not the action
 NUMBER = "number"  # a whole number, never rendered
+TEMPLATE_OR_NUMBER = "template-or-number"  # Liquid text (a lone {{ x }} keeps type), or a number
+XML_TEMPLATE = "xml-template"  # Liquid XML (TwiML); variables are escaped
+OPTIONS = "options"  # an object of named switches and lists, declared as the input's ``parts``
+TEXT_LIST = "text-list"  # a list of text, one item a line (only as a part of OPTIONS)
 
-RENDERED_KINDS = {TEMPLATE, HTML_TEMPLATE, JSON_TEMPLATE, KEY_VALUE, SENDER}
+RENDERED_KINDS = {
+    TEMPLATE,
+    HTML_TEMPLATE,
+    JSON_TEMPLATE,
+    KEY_VALUE,
+    SENDER,
+    TEMPLATE_OR_NUMBER,
+    XML_TEMPLATE,
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,10 @@ class Input:
     connection_kind: str | None = None
     max_length: int | None = None
     uses_custom_vars: bool = False  # rendered with {{ custom_vars.* }} in scope
+    keeps_type: bool = False  # a template: a lone {{ expression }} keeps its type
+    text_allowed: bool = False  # a JSON input that may also be text (typed without quotes)
+    secret: bool = False  # its rendered value is redacted from run records (a one-time code)
+    parts: tuple["Input", ...] = ()  # the keys of an OPTIONS input
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running
 ``waiting`` (in a Delay until ``resume_at``), then ``succeeded``, ``failed`` or ``cancelled``;
 ``final`` says it will not change any more. A step's ``status`` is ``running``, ``waiting``,
 ``succeeded``, ``failed``, ``skipped`` (on the branch an If/then did not take) or
-``cancelled``; its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
+``cancelled``; ``allowed_failure`` is true on a failed step whose failure the flow allows
+(the run went on); its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
 ``seconds`` and ``until``, its ``vars`` the shared variables after it when it changed them.
 """
 
-import json
 import logging
 from typing import Any
 
@@ -20,7 +20,9 @@ from django.urls import path, reverse
 
 from flows_app import waiting
 from flows_app.api_auth import api_error, api_view, authenticate, bearer_api, no_store
-from flows_app.definition import Problem
+from flows_app.definition import Problem, all_steps
+from flows_app.engine import may_fail
+from flows_app.json_limits import TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowToken, Run, StepRun
 from flows_app.services import InvalidFlow, published_version, start_run
 from flows_app.views.timeline import masked_condition_inputs
@@ -161,8 +163,10 @@ def parse_input(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
+        data = loads(body, "The body", parse_constant=_refuse_constant)
+    except TooDeep as exc:
+        raise BadInput(str(exc)) from None
+    except ValueError as exc:
         raise BadInput(f"The body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadInput('The body must be a JSON object: {"context": {…}, "fields": {…}, …}.')
@@ -172,7 +176,7 @@ def parse_input(body: bytes) -> dict[str, Any]:
     for key in INPUT_KEYS:
         if key in data and not isinstance(data[key], dict):
             raise BadInput(f"{key} must be a JSON object.")
-    if _has_nul(data):
+    if has_nul(data):
         raise BadInput("Strings in the input cannot contain NUL characters (\\u0000).")
     return data
 
@@ -181,19 +185,9 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _has_nul(value: Any) -> bool:
-    """Whether a NUL is anywhere in the data: PostgreSQL cannot store one in a JSON string."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
     steps = list(run.steps.all())
+    may_fail_ids = {str(step.get("id")) for step in all_steps(run.definition) if may_fail(step)}
     return {
         "id": run.pk,
         "flow": {"id": run.flow_id, "name": run.flow.name},
@@ -212,16 +206,17 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "error_message": _error_message(run, steps),
         "result": run.result,
         "input": run.input,
-        "steps": [_step_record(step) for step in steps],
+        "steps": [_step_record(step, step.step_id in may_fail_ids) for step in steps],
         **_links(request, run),
     }
 
 
-def _step_record(step: StepRun) -> dict[str, Any]:
+def _step_record(step: StepRun, failure_allowed: bool) -> dict[str, Any]:
     return {
         "step_id": step.step_id,
         "action_type": step.action_type,
         "status": step.status,
+        "allowed_failure": failure_allowed and step.status == StepRun.Status.FAILED,
         "position": step.position,
         "started_at": step.started_at,
         "finished_at": step.finished_at,

@@ -218,7 +218,7 @@ def _read_operand(data: QueryDict, name: str) -> Any:
     if typed and typed == text:
         try:
             value = json.loads(typed)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return text
         return value if not isinstance(value, dict | list) else text
     return text

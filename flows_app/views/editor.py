@@ -428,6 +428,8 @@ def publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         version = services.publish_flow(flow, user=request.user)
     except services.InvalidFlow as exc:
         return _publish_reply(request, flow, publish_problems=exc.problems)
+    except services.NothingChanged as exc:
+        return _publish_reply(request, flow, unchanged=exc.version)
     return _publish_reply(request, flow, published=version)
 
 

@@ -19,12 +19,16 @@ from flows_app.actions.base import (
     JSON_TEMPLATE,
     KEY_VALUE,
     NUMBER,
+    OPTIONS,
     RENDERED_KINDS,
     SENDER,
+    TEMPLATE_OR_NUMBER,
+    TEXT_LIST,
     ActionType,
     Input,
 )
 from flows_app.definition import Problem
+from flows_app.json_limits import NUL_MESSAGE, TooDeep, has_nul, loads
 from flows_app.views.condition_form import ConditionBuilder, condition_builder, read_condition
 from vault_app.models import Connection
 
@@ -43,6 +47,7 @@ class FieldView:
     errors: list[str] = field(default_factory=list)
     preview: previews.InputPreview | None = None
     condition: ConditionBuilder | None = None
+    parts: list[tuple[Input, Any]] = field(default_factory=list)  # an OPTIONS input's settings
 
     @property
     def id(self) -> str:
@@ -98,8 +103,24 @@ def field_views(
             view.options = _connections(spec.connection_kind)
         elif spec.kind == CONDITION:
             view.condition = condition_builder(f"p-{spec.name}", value, params)
+        elif spec.kind == OPTIONS:
+            view.parts = _option_parts(spec, value)
         views.append(view)
     return views
+
+
+def _option_parts(spec: Input, value: Any) -> list[tuple[Input, Any]]:
+    """Each setting of an OPTIONS input with its value: checked, or its lines as text."""
+    value = value if isinstance(value, dict) else {}
+    parts: list[tuple[Input, Any]] = []
+    for part in spec.parts:
+        item = value.get(part.name)
+        if part.kind == TEXT_LIST:
+            lines = item if isinstance(item, list) else []
+            parts.append((part, "\n".join(str(line) for line in lines)))
+        else:
+            parts.append((part, item is True))
+    return parts
 
 
 def _as_text(spec: Input, value: Any, typed: dict[str, str]) -> str:
@@ -128,6 +149,8 @@ def read_params(
             text = data.get(key, "")
             typed[spec.name] = text
             value, error = parse_json(text)
+            if error and spec.text_allowed and _reads_as_text(text):
+                value, error = text, ""
             if error:
                 errors[spec.name] = error
                 value = old.get(spec.name)
@@ -136,13 +159,13 @@ def read_params(
         elif spec.kind == CONDITION:
             value = read_condition(key, data, old.get(spec.name))
         else:
-            value = _read_value(spec, data, key)
+            value = _read_value(spec, data, key, old.get(spec.name))
         if value not in (None, "", {}):
             params[spec.name] = value
     return params, errors, typed
 
 
-def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
+def _read_value(spec: Input, data: QueryDict, key: str, old: Any = None) -> Any:
     if spec.kind == KEY_VALUE:
         rows = zip(data.getlist(f"{key}-name"), data.getlist(f"{key}-value"), strict=False)
         return {name.strip(): value for name, value in rows if name.strip() or value}
@@ -157,6 +180,12 @@ def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
     if spec.kind == CONNECTION:
         raw = data.get(key, "")
         return int(raw) if raw.isdigit() else raw
+    if spec.kind == OPTIONS:
+        return _read_options(spec, data, key, old)
+    if spec.kind == TEMPLATE_OR_NUMBER:
+        raw = data.get(key, "")
+        unchanged = isinstance(old, int) and not isinstance(old, bool) and raw.strip() == str(old)
+        return old if unchanged else raw  # an imported number stays a number until edited
     if spec.kind == NUMBER:
         raw = data.get(key, "").strip()
         whole = raw.isascii() and raw.isdigit() and len(raw) <= NUMBER_DIGITS
@@ -164,11 +193,39 @@ def _read_value(spec: Input, data: QueryDict, key: str) -> Any:
     return data.get(key, "")
 
 
+def _reads_as_text(text: str) -> bool:
+    """Whether text typed into a JSON-or-text input is meant as text: anything but a
+    broken object or list (a template's {{ or {% starts like an object, but is text)."""
+    start = text.strip()[:2]
+    return start in ("{{", "{%") or start[:1] not in ("{", "[")
+
+
+def _read_options(spec: Input, data: QueryDict, key: str, old: Any) -> dict[str, Any]:
+    """The settings as ticked and typed; a setting left at its default is written only if
+    the step had it, so an imported step keeps its exact keys."""
+    old = old if isinstance(old, dict) else {}
+    value: dict[str, Any] = {}
+    for part in spec.parts:
+        name = f"{key}-{part.name}"
+        if part.kind == TEXT_LIST:
+            item: Any = [line.strip() for line in data.get(name, "").splitlines() if line.strip()]
+        else:
+            item = name in data
+        if item or part.name in old:
+            value[part.name] = item
+    return value
+
+
 def parse_json(text: str) -> tuple[Any, str]:
     """Parse typed JSON: (the value, or None when blank or bad; a sentence saying what is wrong)."""
     if not text.strip():
         return None, ""
     try:
-        return json.loads(text), ""
+        value = loads(text, "This JSON")
     except json.JSONDecodeError as exc:
         return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    except TooDeep as exc:
+        return None, str(exc)
+    if has_nul(value):
+        return None, NUL_MESSAGE
+    return value, ""

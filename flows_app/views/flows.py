@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_app.access import editor_required
+from flows_app.json_limits import NUL_MESSAGE, TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowVersion, Run
 from flows_app.services import InvalidFlow, start_run
 from flows_app.views.runs import HtmxHttpRequest, decorate_rows, list_queryset, pretty_json
@@ -57,11 +58,13 @@ class RunForm(forms.Form):
 
     def clean_input(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.cleaned_data["input"])
+            data = loads(self.cleaned_data["input"], "The input")
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
+        except TooDeep as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(data, dict):
             raise forms.ValidationError("The input is a JSON object with context, fields, vars.")
         unknown = sorted(set(data) - set(INPUT_KEYS))
@@ -72,6 +75,8 @@ class RunForm(forms.Form):
         for key in INPUT_KEYS:
             if key in data and not isinstance(data[key], dict):
                 raise forms.ValidationError(f"{key} must be a JSON object.")
+        if has_nul(data):
+            raise forms.ValidationError(NUL_MESSAGE)
         return data
 
 

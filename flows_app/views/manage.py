@@ -4,6 +4,7 @@ import json
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -12,12 +13,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts_app.access import editor_required
 from flows_app import interop
+from flows_app.json_limits import TooDeep, loads
 from flows_app.models import Flow
 from flows_app.services import create_flow, duplicate_flow
 from flows_app.views.runs import HtmxHttpRequest
+from sluice.middleware import limit_body
 
-IMPORT_LIMIT = 1_000_000
 FILE_LIMIT = 200
+FORM_OVERHEAD = 100_000  # multipart boundaries and the form's other fields, in bytes
 
 
 class NameForm(forms.Form):
@@ -77,10 +80,10 @@ class ImportForm(forms.Form):
         uploads = self.cleaned_data.get("uploads") or []
         if len(uploads) > FILE_LIMIT:
             raise forms.ValidationError(f"Choose at most {FILE_LIMIT} files.")
-        if sum(upload.size for upload in uploads) > IMPORT_LIMIT:
-            raise forms.ValidationError("The files are larger than 1 MB together.")
-        documents = [self._read(upload) for upload in uploads]
         text = self.cleaned_data.get("text") or ""
+        if sum(upload.size for upload in uploads) + len(text.encode()) > interop.IMPORT_LIMIT:
+            raise forms.ValidationError(interop.too_large())
+        documents = [self._read(upload) for upload in uploads]
         if not documents and not text.strip():
             raise forms.ValidationError("Choose files or paste a flow's JSON.")
         if text.strip():
@@ -97,11 +100,13 @@ class ImportForm(forms.Form):
     @staticmethod
     def _parse(text: str, where: str):
         try:
-            return json.loads(text)
+            return loads(text, where, limit=None)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"{where} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
+        except TooDeep as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 def _editor_or_page(flow: Flow):
@@ -127,6 +132,14 @@ def flow_create(request: HtmxHttpRequest) -> HttpResponse:
     return _editor_or_page(flow)
 
 
+def _import_too_large(request: HtmxHttpRequest) -> HttpResponse:
+    context = {"form": ImportForm(), "problems": [interop.too_large()], "missing": []}
+    return render(request, "flows/import.html", context, status=413)
+
+
+@limit_body(
+    interop.IMPORT_LIMIT + FORM_OVERHEAD, login_required(editor_required(_import_too_large))
+)
 @editor_required
 @require_http_methods(["GET", "POST"])
 def flow_import(request: HtmxHttpRequest) -> HttpResponse:
@@ -164,7 +177,10 @@ def _missing(documents: list) -> list[tuple[str, str]]:
 def _keep(form: ImportForm, documents: list) -> ImportForm:
     """The form again with every document in its text box, files included."""
     values = [document for _, document in documents]
-    text = json.dumps(values[0] if len(values) == 1 else values, indent=2, ensure_ascii=False)
+    try:
+        text = json.dumps(values[0] if len(values) == 1 else values, indent=2, ensure_ascii=False)
+    except RecursionError:  # nested too deep to write out again: keep the text as pasted
+        text = form.cleaned_data.get("text") or ""
     return ImportForm(initial={"text": text, "placeholders": form.cleaned_data["placeholders"]})
 
 

@@ -18,11 +18,12 @@ from django.utils.timesince import timeuntil
 
 from flows_app import conditions
 from flows_app.actions import ACTION_TYPES
-from flows_app.actions.base import BRANCH, CONDITION
+from flows_app.actions.base import BRANCH, CONDITION, CONNECTION
 from flows_app.definition import BRANCHES, action_of, branches_of, steps_of
 from flows_app.engine import may_fail
 from flows_app.models import Run, StepRun
 from flows_app.redaction import MASK
+from vault_app.models import Connection
 
 DELAY = "FLOW/DELAY_FLOW"
 IF_THEN = "FLOW/BOOLEAN_CONDITION"
@@ -136,10 +137,19 @@ class TimelineStep:
         return self.status == "skipped"
 
 
+@dataclass(frozen=True)
+class ConnectionRef:
+    """The vault connection a step used, by name; ``pk`` is None once it is deleted."""
+
+    name: str
+    pk: int | None
+
+
 def timeline(run: Run) -> list[TimelineStep]:
     """Every step of the run's definition, nested as in the definition, with its record."""
     records = {record.step_id: record for record in run.steps.all()}
     _decorate_variables(run, sorted(records.values(), key=lambda r: r.position))
+    _decorate_connections(list(records.values()))
     builder = _Builder(run, records)
     entries = builder.entries(steps_of(run.definition), "")
     for record in sorted(builder.records.values(), key=lambda r: r.position):
@@ -342,10 +352,41 @@ def _decorate_step(record: StepRun, allow_failure: bool = False) -> None:
 
 def _shown_elsewhere(action_type: str) -> set[str]:
     """Inputs not listed as inputs: an If/then's condition and branches, which the page
-    shows as its checks and its nested steps."""
+    shows as its checks and its nested steps, and a connection, shown by its name."""
+    return _inputs_of_kind(action_type, CONDITION, BRANCH, CONNECTION)
+
+
+def _inputs_of_kind(action_type: str, *kinds: str) -> set[str]:
     action = ACTION_TYPES.get(action_type)
     inputs = action.inputs if action else ()
-    return {spec.name for spec in inputs if spec.kind in (CONDITION, BRANCH)}
+    return {spec.name for spec in inputs if spec.kind in kinds}
+
+
+def _decorate_connections(records: list[StepRun]) -> None:
+    """Attach ``connection``, the vault connection a step used, by name (one query)."""
+    used = {record.pk: _connection_id(record) for record in records}
+    ids = {pk for pk in used.values() if pk is not None}
+    names = dict(Connection.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for record in records:
+        pk = used[record.pk]
+        found = names.get(pk) if pk is not None else None
+        record.connection = (  # type: ignore[attr-defined]
+            None
+            if pk is None
+            else ConnectionRef(found, pk)
+            if found
+            else ConnectionRef(f"#{pk}, no longer in the vault", None)
+        )
+
+
+def _connection_id(record: StepRun) -> int | None:
+    inputs = record.inputs if isinstance(record.inputs, dict) else {}
+    for name in sorted(_inputs_of_kind(record.action_type, CONNECTION)):
+        try:
+            return int(inputs.get(name))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+    return None
 
 
 def _input_text(value: Any) -> str:

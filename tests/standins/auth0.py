@@ -72,6 +72,7 @@ class Recorded:
     body: Any
     reply: Reply | None = None
     at: float = field(default_factory=time.time)
+    target: str = ""  # the request line's path and query, as sent
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -285,6 +286,7 @@ class HttpStandin:
             headers=headers,
             raw=raw,
             body=parse_body(headers.get("content-type", ""), raw),
+            target=handler.path,
         )
 
     def _answer(self, request: Recorded) -> Reply:
@@ -319,7 +321,8 @@ class HttpStandin:
         handler.send_header("Content-Type", headers.pop("Content-Type", content_type))
         handler.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
-            handler.send_header(name, value)
+            for each in value if isinstance(value, list) else [value]:
+                handler.send_header(name, each)
         handler.end_headers()
         if request.method != "HEAD":
             handler.wfile.write(data)

@@ -7,11 +7,14 @@
 - ``smtp_standin`` / ``smtp_starttls_standin`` / ``smtp_tls_standin``: ``SmtpStandin``
   (host, port, username, password, security, credentials(), messages, logins...).
   The TLS ones make ``ssl.create_default_context()`` trust the test CA for the test.
+- ``api_standin``: an ``ApiStandin``, any API an HTTP request step calls, with an OAuth
+  token endpoint (answer(), protected(), hold(), token_endpoint, hosts, url()...).
 - ``tls_certificates``: the session's throwaway CA and server certificate.
 """
 
 import pytest
 
+from tests.standins.api import ApiStandin
 from tests.standins.auth0 import Auth0Standin, HttpStandin
 from tests.standins.smtp import NONE, STARTTLS, TLS, SmtpStandin
 from tests.standins.tls import Certificates, make_certificates
@@ -36,6 +39,11 @@ def auth0_standin():
 @pytest.fixture
 def twilio_standin():
     yield from _serve(TwilioStandin())
+
+
+@pytest.fixture
+def api_standin():
+    yield from _serve(ApiStandin())
 
 
 @pytest.fixture(scope="session")

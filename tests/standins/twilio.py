@@ -15,6 +15,7 @@ from tests.standins.auth0 import HttpStandin, Recorded, Reply
 
 API = "/2010-04-01"
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 
 def new_sid(prefix: str) -> str:
@@ -39,6 +40,8 @@ class TwilioAccount:
     auth_token: str
     friendly_name: str
     numbers: set[str] = field(default_factory=set)
+    sender_ids: set[str] = field(default_factory=set)  # alphanumeric senders it may use
+    messaging_services: set[str] = field(default_factory=set)  # MG… SIDs
     status: str = "active"
     type: str = "Full"
     date_created: str = field(default_factory=lambda: formatdate(usegmt=False))
@@ -135,9 +138,11 @@ class TwilioStandin(HttpStandin):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
         if not E164.match(to):
             return twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if form.get("MessagingServiceSid") and not from_:
+            return form
         if not from_:
             return twilio_error(400, 21603, "A 'From' phone number is required.")
-        if not E164.match(from_):
+        if not E164.match(from_) and not SENDER_ID.match(from_):
             return twilio_error(
                 400,
                 21212,
@@ -168,7 +173,11 @@ class TwilioStandin(HttpStandin):
         form = self._check_numbers(request)
         if isinstance(form, Reply):
             return form
-        if form["From"] not in account.numbers:
+        service = form.get("MessagingServiceSid")
+        if service and service not in account.messaging_services:
+            return twilio_error(400, 21705, "The Messaging Service SID is invalid.")
+        sender = form.get("From", "")
+        if sender and sender not in account.numbers | account.sender_ids:
             return twilio_error(
                 400,
                 21606,
@@ -187,7 +196,7 @@ class TwilioStandin(HttpStandin):
             "Messages",
             "SM",
             to=form["To"],
-            **{"from": form["From"]},
+            **{"from": sender or None},
             body=body,
             num_segments=str(1 if len(body) <= 160 else -(-len(body) // 153)),
             num_media="0",
@@ -195,7 +204,7 @@ class TwilioStandin(HttpStandin):
             price_unit="USD",
             error_code=None,
             error_message=None,
-            messaging_service_sid=None,
+            messaging_service_sid=service or None,
             date_sent=None,
         )
         with self._lock:

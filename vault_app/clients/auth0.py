@@ -3,16 +3,13 @@
 Every flow action that calls the Management API goes through :class:`ManagementClient`.
 
 Tokens
-    Client-credentials tokens are cached per connection until shortly before they expire,
-    in the database (``ManagementToken``, sealed like the vault's secrets) so every run and
-    every worker process on every machine shares one, with a small in-process memo in
-    front. Fetching is single-flight: threads of one process queue on a per-connection
-    lock, processes on the connection's row (``SELECT ... FOR NO KEY UPDATE`` on
-    PostgreSQL; on SQLite the database write lock that Sluice's ``BEGIN IMMEDIATE``
-    transactions take), and whoever gets the lock second finds the first one's token.
-    The token is fetched while the lock is held: at most the outbound timeout, about once
-    a day per connection. A token is keyed by a fingerprint of domain, client id and
-    audience, so one issued for credentials that have since changed is never used. A 401
+    Client-credentials tokens are cached per connection until shortly before they expire
+    and shared by every run and worker (:mod:`vault_app.clients.token_cache`). The token is
+    fetched while the lock is held: at most the outbound timeout, about once a day per
+    connection. A token is keyed by a fingerprint of domain, client id, client secret and
+    audience, so one issued for credentials that have since changed is never used, not even
+    from another process's memo; saving a connection whose credentials changed also deletes
+    its stored token (``Connection.save``). A 401
     from the API drops the token and fetches a new one, once per request.
 
 Paths and parameters
@@ -33,24 +30,21 @@ Errors
 
 from __future__ import annotations
 
-import hashlib
 import json as jsonlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from vault_app import crypto
 from vault_app.clients.auth0_requests import (
     API_PREFIX,
     api_path,
@@ -60,9 +54,11 @@ from vault_app.clients.auth0_requests import (
     request_method,
     user_path,
 )
+from vault_app.clients.token_cache import ConnectionGone, Held, now, shared_token
+from vault_app.clients.token_cache import forget_cached_tokens as forget_cached_tokens
 from vault_app.kinds.auth0 import audience, base_url, request_token
 from vault_app.kinds.base import describe_transport_error, outbound_http, scrub
-from vault_app.models import Connection, ManagementToken
+from vault_app.models import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -177,93 +173,25 @@ def _rate_limit_wait(headers: Mapping[str, str]) -> float:
 # The shared token --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Held:
-    token: str
-    use_until: datetime
-
-
-_memo: dict[tuple[int, str], _Held] = {}
-_flight_locks: dict[tuple[int, str], threading.Lock] = {}
-_guard = threading.Lock()
-
-
-def _now() -> datetime:
-    return timezone.now()
-
-
-def forget_cached_tokens() -> None:
-    """Empty this process's token memo; the database keeps its copies (for tests)."""
-    with _guard:
-        _memo.clear()
+_FINGERPRINT_SALT = "sluice.management-token"
 
 
 def fingerprint(credentials: Mapping[str, Any]) -> str:
-    """Name what a token is valid for: the tenant, the client and the audience."""
-    parts = [credentials["domain"], credentials["client_id"], audience(credentials)]
-    return hashlib.sha256(jsonlib.dumps(parts).encode()).hexdigest()
+    """Name what a token is valid for: the tenant, the client, its secret and the audience.
 
-
-def _usable(held: _Held | None, stale: str | None) -> _Held | None:
-    return held if held and held.token != stale and held.use_until > _now() else None
-
-
-def _flight_lock(key: tuple[int, str]) -> threading.Lock:
-    with _guard:
-        return _flight_locks.setdefault(key, threading.Lock())
-
-
-def shared_token(key: tuple[int, str], fetch: Callable[[], _Held], stale: str | None = None) -> str:
-    """Return the connection's token, fetching one only if nobody holds a usable one.
-
-    ``key`` is (connection id, fingerprint); ``stale`` a token the API just refused.
+    The secret is in it so that every process's memo lets go of a token once an admin
+    changes the secret; the hash is keyed with SECRET_KEY, so it gives nothing away.
     """
-    held = _usable(_memo.get(key), stale)
-    if held is None:
-        with _flight_lock(key):
-            held = (
-                _usable(_memo.get(key), stale)
-                or _usable(_stored(key), stale)
-                or _fetch_under_row_lock(key, fetch, stale)
-            )
-            _memo[key] = held
-    return held.token
+    parts = [
+        credentials["domain"],
+        credentials["client_id"],
+        credentials.get("client_secret") or "",
+        audience(credentials),
+    ]
+    return salted_hmac(_FINGERPRINT_SALT, jsonlib.dumps(parts), algorithm="sha256").hexdigest()
 
 
-def _stored(key: tuple[int, str]) -> _Held | None:
-    row = ManagementToken.objects.filter(connection_id=key[0], fingerprint=key[1]).first()
-    if row is None:
-        return None
-    try:
-        return _Held(crypto.unseal(row.sealed_token)["access_token"], row.use_until)
-    except (crypto.VaultKeyError, KeyError):
-        return None  # sealed with a vault key since removed: fetch a new one
-
-
-def _fetch_under_row_lock(
-    key: tuple[int, str], fetch: Callable[[], _Held], stale: str | None
-) -> _Held:
-    with transaction.atomic():
-        locked = Connection.objects.select_for_update(no_key=True).filter(pk=key[0])
-        if not list(locked.values_list("pk", flat=True)):
-            raise ManagementApiError("The Auth0 connection no longer exists.")
-        held = _usable(_stored(key), stale)
-        if held is None:
-            held = fetch()
-            ManagementToken.objects.update_or_create(
-                connection_id=key[0],
-                defaults={
-                    "fingerprint": key[1],
-                    "sealed_token": crypto.seal({"access_token": held.token}),
-                    "use_until": held.use_until,
-                    "fetched_at": _now(),
-                },
-            )
-            logger.info("Fetched a Management API token for connection %s.", key[0])
-    return held
-
-
-def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> _Held:
+def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> Held:
     """Read a token answer; raise Auth0's refusal as a ManagementApiError."""
     body = _body(response)
     token = body.get("access_token") if isinstance(body, dict) else None
@@ -275,7 +203,7 @@ def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> _Held:
     if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
         lifetime = 600
     valid_for = timedelta(seconds=lifetime)
-    return _Held(token, _now() + valid_for - min(TOKEN_MARGIN, valid_for / 10))
+    return Held(token, now() + valid_for - min(TOKEN_MARGIN, valid_for / 10))
 
 
 # The client --------------------------------------------------------------------------------
@@ -345,7 +273,7 @@ class ManagementClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
-        """Send a Custom API request; raise ValueError before sending anything doubtful."""
+        """Send a Custom API request; raise InvalidRequest before sending anything doubtful."""
         return self._send(
             request_method(method),
             api_path(path),
@@ -429,11 +357,13 @@ class ManagementClient:
             )
         except ManagementApiError as error:
             return token, error
+        except ConnectionGone:
+            return token, ManagementApiError("The Auth0 connection no longer exists.")
         except httpx.TransportError as exc:
             return token, self._network_error(exc)
         return token, response
 
-    def _new_token(self, http: httpx.Client) -> _Held:
+    def _new_token(self, http: httpx.Client) -> Held:
         try:
             response = request_token(self._credentials, http)
         except httpx.TransportError as exc:

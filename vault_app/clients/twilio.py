@@ -5,6 +5,7 @@ A POST that may have reached Twilio is never repeated, so a text is not sent twi
 Retry-After fits in a small budget.
 """
 
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from vault_app.models import Connection
 
 RETRY_AFTER_BUDGET = 3.0  # seconds a 429 may make us wait before the one retry
+MESSAGING_SERVICE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")  # Twilio's alphanumeric sender ids
 HINTS = {
     20003: " Check the Account SID and Auth Token of the phone provider connection.",
     21606: " Use a number this Twilio account owns as From.",
@@ -49,6 +52,51 @@ def make_call(
         raise DeliveryError("The voice message is empty; no call was made.")
     refuse_unencodable("voice message", message)
     return post(credentials, "Calls.json", {**fields, "Twiml": say_twiml(message)})
+
+
+def create_message(
+    connection: "Connection", *, sender: str, to: str, body: str
+) -> tuple[int, dict]:
+    """Send a text from ``sender`` (a number, an alphanumeric sender id or a Messaging
+    Service SID); return Twilio's status and message resource."""
+    credentials = connection_credentials(connection, "twilio", "Twilio step")
+    if not body.strip():
+        raise DeliveryError("The text message is empty; nothing was sent.")
+    fields = {**sender_fields(sender), "To": recipient(to)}
+    return exchange(
+        credentials, "Messages.json", {**fields, "Body": refuse_unencodable("text", body)}
+    )
+
+
+def create_call(
+    connection: "Connection", *, from_number: str, to: str, twiml: str
+) -> tuple[int, dict]:
+    """Call ``to`` with ``twiml`` as the instructions; return Twilio's status and call resource."""
+    credentials = connection_credentials(connection, "twilio", "Twilio step")
+    if not twiml.strip():
+        raise DeliveryError("The TwiML payload is empty; no call was made.")
+    fields = {"From": phone_number("'From' number", from_number), "To": recipient(to)}
+    return exchange(
+        credentials, "Calls.json", {**fields, "Twiml": refuse_unencodable("TwiML", twiml)}
+    )
+
+
+def sender_fields(sender: str) -> dict[str, str]:
+    """How Twilio is told who sends: ``MessagingServiceSid`` for ``MG…``, else ``From``."""
+    sender = sender.strip()
+    if not sender:
+        raise DeliveryError("No 'From': enter a number, a sender id or a Messaging Service SID.")
+    if MESSAGING_SERVICE.match(sender):
+        return {"MessagingServiceSid": sender}
+    if SENDER_ID.match(sender) and not sender.replace(" ", "").isdigit():
+        return {"From": sender}
+    return {"From": phone_number("'From' number", sender)}
+
+
+def recipient(to: str) -> str:
+    if not to.strip():
+        raise DeliveryError("No 'To' number: enter the recipient's phone number.")
+    return phone_number("'To' number", to)
 
 
 def say_twiml(message: str) -> str:
@@ -85,6 +133,11 @@ def phone_number(label: str, value: str) -> str:
 
 def post(credentials: dict, resource: str, form: dict[str, str]) -> dict:
     """POST ``form`` to the account's ``resource``; return Twilio's JSON answer."""
+    return exchange(credentials, resource, form)[1]
+
+
+def exchange(credentials: dict, resource: str, form: dict[str, str]) -> tuple[int, dict]:
+    """POST ``form`` to the account's ``resource``; return Twilio's status and JSON answer."""
     try:
         with client(credentials) as http:
             response = http.post(resource, data=form)
@@ -96,7 +149,7 @@ def post(credentials: dict, resource: str, form: dict[str, str]) -> dict:
         raise DeliveryError(transport_failure(exc, credentials)) from None
     answer = json_object(response)
     if response.is_success and answer is not None:
-        return answer
+        return response.status_code, answer
     raise failure(response, answer, credentials)
 
 

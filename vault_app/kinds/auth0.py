@@ -104,6 +104,7 @@ def _field_at_fault(response: httpx.Response, body: dict) -> str | None:
 
 KIND = ConnectionKind(
     key="auth0",
+    app_id="AUTH0",
     label="Auth0",
     description="A machine-to-machine application allowed to call your tenant's Management API.",
     fields=(

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 TEXT, SECRET, INTEGER, CHOICE, EMAIL = "text", "secret", "integer", "choice", "email"
+MULTILINE, SECRET_MULTILINE = "multiline", "secret-multiline"  # PEM keys and the like
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,21 @@ class Field:
     max_value: int | None = None
     validate: Callable[[Any], Any] | None = None
     placeholder: str = ""
+    max_length: int | None = None  # of a text field; 255 unless set
+    # (field, value): the field belongs to one choice of another field, such as one setup
+    # of an HTTP connection; it is required, kept and shown only when that choice is made.
+    shown_for: tuple[str, str] | None = None
+    # The name of another field: when that one has a value, this one needs one too
+    # (an SMTP login's password goes with its username).
+    required_with: str = ""
 
     @property
     def secret(self) -> bool:
-        return self.kind == SECRET
+        return self.kind in (SECRET, SECRET_MULTILINE)
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the field is in use with these settings (always, unless ``shown_for``)."""
+        return self.shown_for is None or values.get(self.shown_for[0]) == self.shown_for[1]
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class ConnectionKind:
     fields: tuple[Field, ...]
     test: Callable[[Mapping[str, Any]], TestResult]
     provides: str | None = None
+    app_id: str | None = None  # the app Auth0's vault names this kind by, if it has one
     extra: dict = field(default_factory=dict)
 
     @property
@@ -62,6 +75,31 @@ class ConnectionKind:
     @property
     def plain_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.secret)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def missing(self, values: Mapping[str, Any]) -> list[Field]:
+        """The fields in use that need a value and have none: the required ones, and those
+        required with another field that has one."""
+        return [
+            f
+            for f in self.fields
+            if f.applies(values)
+            and is_blank(values.get(f.name))
+            and (f.required or (f.required_with and not is_blank(values.get(f.required_with))))
+        ]
+
+    def missing_message(self, spec: Field) -> str:
+        """Why a connection test cannot pass without ``spec``'s value."""
+        other = self.field(spec.required_with) if not spec.required else None
+        if other is None:
+            return f"No {spec.label.lower()} is set."
+        return f"No {spec.label.lower()} is set; the {other.label.lower()} needs one."
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == ""
 
 
 def scrub(text: str, secrets: Mapping[str, Any]) -> str:
@@ -75,8 +113,12 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
 def outbound_http(**kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
-    verify = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-    return httpx.Client(timeout=timeout, follow_redirects=False, verify=verify, **kwargs)
+    return httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings for vendors: the system's trusted certificates, loaded once."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.cache

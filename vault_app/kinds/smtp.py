@@ -121,7 +121,14 @@ KIND = ConnectionKind(
             ),
         ),
         Field("username", "Username", required=False),
-        Field("password", "Password", kind=SECRET, required=False),
+        Field(
+            "password",
+            "Password",
+            kind=SECRET,
+            required=False,
+            required_with="username",
+            help="Needed when a username is set.",
+        ),
         Field(
             "sender_email", "Default sender email", kind=EMAIL, placeholder="no-reply@example.com"
         ),

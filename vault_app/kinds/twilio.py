@@ -94,6 +94,7 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
 
 KIND = ConnectionKind(
     key="twilio",
+    app_id="TWILIO",
     label="Twilio",
     description="A Twilio account that sends the texts and calls of Send SMS and Make call.",
     provides="phone",

@@ -1,24 +1,40 @@
 """``manage.py flows``: keep flows in files (and in git) in Auth0's format or Sluice's.
 
 Exit codes: 0 done; 1 nothing was done because of a problem in the flows, the files or the
-vault (the messages on standard error say which); 2 the command line was wrong.
+vault (the messages on standard error say which); 2 the command line was wrong; 4 an export
+wrote some flows but not others (standard error names each one left out, and why).
 """
 
 import sys
+from argparse import ArgumentTypeError
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app import interop
+from flows_app import interop, layouts
 from flows_app.management.cli import find_flow
 from flows_app.models import Flow
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 10_000:
+        raise ArgumentTypeError(f"{text!r} is not a size in MB, such as 1 or 25.")
+    return value
+
+
+PARTIAL = 4  # an export wrote some flows and not others
 
 
 class Command(BaseCommand):
     help = (
         "Export flows to files in Auth0's format or Sluice's, or import flow files "
         "(Sluice exports, Auth0 API responses, Auth0 deploy CLI directories). Exit codes: "
-        "0 done, 1 a problem (nothing done), 2 a wrong command line."
+        "0 done, 1 a problem (nothing done), 2 a wrong command line, 4 some flows exported "
+        "and others not (named on standard error)."
     )
 
     def add_arguments(self, parser):
@@ -31,9 +47,15 @@ class Command(BaseCommand):
         export.add_argument(
             "--format",
             choices=interop.FORMATS,
-            default=interop.SLUICE,
             help="auth0: exactly what Auth0's POST /api/v2/flows takes; sluice (default): the "
             "same plus test data, description and the Auth0 id.",
+        )
+        export.add_argument(
+            "--layout",
+            choices=layouts.LAYOUTS,
+            help="Write DIR as Auth0's deploy CLI does, in Auth0's format: directory (flows/ and "
+            "flow-vault-connections/) or yaml (tenant.yaml and flows/). Files that already mean "
+            "the same are left as they are.",
         )
         chosen = export.add_mutually_exclusive_group(required=True)
         chosen.add_argument("--all", action="store_true", help="Every flow.")
@@ -43,11 +65,25 @@ class Command(BaseCommand):
         imported = sub.add_parser(
             "import", help="Create draft flows from files or directories; all or nothing."
         )
-        imported.add_argument("paths", nargs="+", metavar="PATH", help="Files or directories.")
+        imported.add_argument(
+            "paths",
+            nargs="+",
+            metavar="PATH",
+            help="Files or directories: flow files, a deploy CLI directory (flows/, "
+            "flow-vault-connections/) or YAML repository (tenant.yaml, or a directory with one).",
+        )
         imported.add_argument(
             "--placeholders",
             action="store_true",
             help="Create empty placeholder vault connections for the names the vault lacks.",
+        )
+        imported.add_argument(
+            "--max-size",
+            type=_megabytes,
+            default=interop.IMPORT_LIMIT / 1_000_000,
+            metavar="MB",
+            help="The most JSON to read, in MB, all files together (default: 1, as on the "
+            "import page).",
         )
         self.add_tenant_commands(sub)
 
@@ -63,7 +99,8 @@ class Command(BaseCommand):
         if verb == "export":
             self._export(options)
         elif verb == "import":
-            self._import(options["paths"], options["placeholders"])
+            limit = int(options["max_size"] * 1_000_000)
+            self._import(options["paths"], options["placeholders"], limit)
         else:
             from flows_app.management import tenant_cli
 
@@ -75,22 +112,41 @@ class Command(BaseCommand):
             if options["all"]
             else [find_flow(name) for name in options["flow"]]
         )
+        if options["layout"]:
+            self._export_layout(flows, options)
+            return
+        options["format"] = options["format"] or interop.SLUICE
         documents = [
             (flow, interop.export_document(flow, format=options["format"])) for flow in flows
         ]
-        if options["format"] == interop.AUTH0:
-            for flow, document in documents:
-                problems = interop.schema_problems(document)
-                if problems:
-                    raise CommandError(
-                        f"{flow.name} does not fit Auth0's flow schema:\n  " + "\n  ".join(problems)
-                    )
+        refused = self._refused(documents) if options["format"] == interop.AUTH0 else {}
+        if options["dir"] == "-" and len(documents) != 1:
+            raise CommandError("Standard output takes one flow; give a directory.")
+        if len(refused) == len(documents):
+            raise CommandError("Nothing was exported:\n" + "\n".join(refused.values()))
+        kept = [(flow, document) for flow, document in documents if flow.pk not in refused]
         if options["dir"] == "-":
-            if len(documents) != 1:
-                raise CommandError("Standard output takes one flow; give a directory.")
-            sys.stdout.write(interop.dump(documents[0][1]))
-            return
-        self._write(Path(options["dir"]), documents)
+            sys.stdout.write(interop.dump(kept[0][1]))
+        else:
+            self._write(Path(options["dir"]), kept)
+        if refused:
+            raise CommandError(
+                f"{len(kept)} flow(s) exported; these were not:\n" + "\n".join(refused.values()),
+                returncode=PARTIAL,
+            )
+
+    @staticmethod
+    def _refused(documents: list) -> dict[int, str]:
+        """Flows Auth0 would reject, by id: what to say about each."""
+        refused = {}
+        for flow, document in documents:
+            problems = interop.schema_problems(document)
+            if problems:
+                refused[flow.pk] = (
+                    f"{flow.name} (id {flow.pk}) does not fit Auth0's flow schema:\n  "
+                    + "\n  ".join(problems)
+                )
+        return refused
 
     def _write(self, directory: Path, documents: list) -> None:
         try:
@@ -107,13 +163,37 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {directory / name}: {exc.strerror}.") from None
             self.stdout.write(f"Wrote {directory / name}")
 
-    def _import(self, paths: list[str], placeholders: bool) -> None:
+    def _export_layout(self, flows: list[Flow], options) -> None:
+        if options["dir"] == "-" or options["format"] == interop.SLUICE:
+            raise CommandError("--layout writes Auth0's format into a directory; give one.")
         try:
-            documents = [doc for path in paths for doc in interop.read_path(Path(path))]
-            report = interop.import_documents(documents, create_placeholders=placeholders)
+            files = layouts.export_files(flows, options["layout"])
+            done = layouts.write(Path(options["dir"]), files)
+        except layouts.LayoutError as exc:
+            raise CommandError("Nothing was exported:\n  " + "\n  ".join(exc.problems)) from None
+        for line in done:
+            self.stdout.write(line)
+
+    def _import(self, paths: list[str], placeholders: bool, limit: int) -> None:
+        documents, connections, notes, plain = [], [], [], []
+        try:
+            for path in paths:
+                found = layouts.read(Path(path), limit=limit)
+                if found is None:
+                    plain.append(Path(path))
+                    continue
+                documents += found.documents
+                connections += found.connections
+                notes += found.notes
+            if plain:
+                documents += interop.read_paths(plain, limit)
+            report = layouts.import_found(documents, connections, create_placeholders=placeholders)
+        except layouts.LayoutError as exc:
+            raise CommandError("Nothing was imported:\n  " + "\n  ".join(exc.problems)) from None
         except interop.ImportFailed as exc:
-            raise CommandError(
-                "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)
-            ) from None
-        for line in report.lines():
+            problems = [str(p) for p in exc.problems]
+            if problems == [interop.too_large(limit)]:
+                problems[0] += " Pass --max-size with more MB to import them anyway."
+            raise CommandError("Nothing was imported:\n  " + "\n  ".join(problems)) from None
+        for line in [*notes, *layouts.connection_notes(connections), *report.lines()]:
             self.stdout.write(line)

@@ -1,4 +1,7 @@
-"""Start the web server and a Celery worker together; Ctrl-C stops both."""
+"""Start the web server and a Celery worker together; Ctrl-C stops both.
+
+The static files are collected first when they changed since the last collectstatic.
+"""
 
 import os
 import signal
@@ -9,11 +12,13 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sluice import env
+from sluice import env, static_files
 
 
 class Command(BaseCommand):
     help = "Run Sluice: the ASGI web server (daphne) and a Celery worker, until Ctrl-C."
+    # The checks run once the static files are collected, which they check too.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=env.string("SLUICE_HOST", "127.0.0.1"))
@@ -27,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Start the web server only.")
 
     def handle(self, host, port, concurrency, no_worker, **options):
+        if static_files.collect_if_needed():
+            self.stdout.write(f"Collected the static files into {settings.STATIC_ROOT}.")
+        self.check()
         python = sys.executable
         commands = {
             "web": [
