@@ -98,6 +98,7 @@ class ActionType:
     # shared variables) derives them in ``output_fields_from(params)`` instead.
     output_fields: tuple[OutputField, ...] = ()
     output_fields_from: Callable[[dict[str, Any]], tuple[OutputField, ...]] | None = None
+    provider: str | None = None  # "email" or "phone": the vault provider role run() uses
 
     @property
     def key(self) -> str:

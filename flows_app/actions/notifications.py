@@ -123,6 +123,7 @@ SEND_EMAIL = ActionType(
     ),
     output='{"success": true} once the email provider accepted the message.',
     output_fields=SUCCESS_FIELDS,
+    provider="email",
     run=email,
 )
 
@@ -153,6 +154,7 @@ SEND_SMS = ActionType(
     inputs=_phone_inputs("Uses Liquid syntax and supports custom variables."),
     output='{"success": true} once the phone provider accepted the message.',
     output_fields=SUCCESS_FIELDS,
+    provider="phone",
     run=sms,
 )
 MAKE_CALL = ActionType(
@@ -164,6 +166,7 @@ MAKE_CALL = ActionType(
     inputs=_phone_inputs("Spoken to the recipient; Liquid and custom variables are supported."),
     output='{"success": true} once the phone provider accepted the call.',
     output_fields=SUCCESS_FIELDS,
+    provider="phone",
     run=call,
 )
 

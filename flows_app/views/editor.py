@@ -85,7 +85,7 @@ def _can_edit(request: HttpRequest) -> bool:
 def editor_context(request: HttpRequest, flow: Flow, selected: str | None, **extra) -> dict:
     """The editor's context; ``into`` names a branch of the selected If/then that the
     palette's Add buttons add to, instead of after the selected step."""
-    problems = services.problems_of(flow.draft)
+    problems = services.problems_to_publish(flow.draft)
     step = _step(flow.draft, selected)
     into = _into(step, extra.pop("into", None))
     cards = step_cards(flow.draft, problems)
