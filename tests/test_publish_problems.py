@@ -1,20 +1,23 @@
 """Problems that used to show only at run time: a step that sends without a usable
-provider is marked on the step and refuses publishing; a run still starts, and the step
-fails as before."""
+provider, and an If/then without a condition. They are marked on the step and refuse
+publishing; a run still starts, and a send step without a provider fails as before."""
 
 import pytest
 from django.urls import reverse
 
+from flows_app.definition import validate
 from flows_app.engine import execute
 from flows_app.interop import import_documents
 from flows_app.models import Run
 from flows_app.services import (
+    InvalidFlow,
     create_flow,
     create_run,
     problems_to_publish,
     publish_flow,
 )
 from tests.flow_helpers import email_provider, phone_provider, step
+from tests.test_logic import logic
 from vault_app.models import Connection, set_provider
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -113,3 +116,50 @@ def test_a_flow_that_sends_imports_without_providers(db):
     mail = step("mail", "SEND_EMAIL", to="a@example.com", subject="Hi", body="Hi")
     report = import_documents([("flow.json", {"name": "Imported", "actions": [mail]})])
     assert [flow.name for flow in report.flows] == ["Imported"]
+
+
+# --- If/then without a condition ----------------------------------------------------------
+
+
+def branching(test) -> dict:
+    params = {"then": [logic("yes", "DO_NOTHING")], "else": []}
+    if test is not None:
+        params["if"] = test
+    return {"schema_version": 1, "actions": [logic("check", "BOOLEAN_CONDITION", **params)]}
+
+
+@pytest.mark.parametrize(
+    ("test", "branch"),
+    [
+        (None, "Then"),
+        ({}, "Then"),
+        ({"operator": "AND", "operands": []}, "Then"),
+        ({"operator": "OR", "operands": []}, "Else"),
+        ({"operator": "OR", "operands": [{"operator": "AND", "operands": []}]}, "Then"),
+    ],
+)
+def test_an_if_then_without_a_condition_is_a_problem(test, branch):
+    problems = validate(branching(test))
+    assert [(p.step_id, p.input, p.message) for p in problems] == [
+        ("check", "Condition", f"Add a condition: without one, this If/then always takes {branch}.")
+    ]
+
+
+def test_one_comparison_is_enough(db):
+    test = {"operator": "AND", "operands": [{"operator": "EXISTS", "operands": ["{{ vars.x }}"]}]}
+    assert validate(branching(test)) == []
+    flow = create_flow(name="Checked", definition=branching(test))
+    assert publish_flow(flow).number == 1
+
+
+def test_the_editor_shows_it_on_the_condition_and_refuses_to_publish(editor_client, db):
+    flow = create_flow(name="Empty", definition=branching(None))
+    page = editor_client.get(url("flow_editor", flow) + "?step=check").content.decode()
+    card = page[page.index('id="card-check"') : page.index('id="card-yes"')]
+    assert "1 problem" in card and "Condition: Add a condition" in card
+    errors = page[page.index('id="errors-if"') :]
+    assert errors.startswith('id="errors-if"><li>Add a condition: without one')
+    html = editor_client.post(url("editor_publish", flow), **HTMX).content.decode()
+    assert "check · Condition: Add a condition" in html
+    with pytest.raises(InvalidFlow):
+        publish_flow(flow)

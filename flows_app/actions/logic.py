@@ -120,6 +120,15 @@ def _check_var_names(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield "vars", f"{name!r}: a name is letters, digits or _, not starting with a digit."
 
 
+def _check_condition_given(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """An If/then without a single comparison always takes the same branch: not ready."""
+    test = params.get("if") or conditions.empty_condition()  # as a run reads it
+    if list(conditions.shape_problems(test)) or any(True for _ in conditions.leaves(test)):
+        return  # a condition of an unknown shape has its own problem
+    branch = "Then" if conditions.evaluate(test).result else "Else"
+    yield "if", f"Add a condition: without one, this If/then always takes {branch}."
+
+
 def _stored_names(params: dict[str, Any]) -> tuple[OutputField, ...]:
     names = params.get("vars")
     return tuple(
@@ -175,7 +184,7 @@ BOOLEAN_CONDITION = ActionType(
     output='{"result": true|false}: whether the condition held.',
     output_fields=(OutputField("result", "Whether the condition held (true/false)."),),
     run=boolean_condition,
-    extra={"effect": "branch"},
+    extra={"effect": "branch", "check": _check_condition_given},
 )
 DELAY_FLOW = ActionType(
     type=TYPE,
