@@ -159,7 +159,7 @@ def provider_problems(definition: Any, unusable: Mapping[str, str]) -> list[Prob
     for position, placed in enumerate(walk(definition), start=1):
         action = action_of(placed.step) if isinstance(placed.step, dict) else None
         purpose = action.provider if action else None
-        if purpose in unusable:
+        if purpose is not None and purpose in unusable:
             label = _label(placed.step, position)
             problems.append(Problem(unusable[purpose], label, provider=purpose))
     return problems
