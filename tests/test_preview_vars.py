@@ -182,6 +182,7 @@ def test_masked_values_stay_masked_in_previews_and_the_picker(editor_client, mas
     assert "is undefined" not in html  # the fields are there, their values masked
     page = inspector(editor_client, masked, "use")
     assert 'data-insert="actions.lookup.app_metadata.recovery_code"' in page
+    assert "masked: field names from the latest test run" in page
     assert 'data-insert="vars.code"' in page
     for text in (html, page):
         assert "RC-7f3a9d" not in text and "grace@example.com" not in text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows_app import preview as previews
-from flows_app.actions.base import FAILURE_FIELDS, ActionType, OutputField
+from flows_app.actions.base import FAILURE_FIELDS, OutputField
 from flows_app.definition import action_of, all_steps
 from flows_app.latest_run import Known, known_before
 from flows_app.liquid_functions import FUNCTIONS
@@ -122,38 +122,34 @@ def _step_group(step: dict, readable: previews.Readable, known: Known) -> Variab
     action = action_of(step)
     label = action.label if action else f"{step.get('type')}/{step.get('action')}"
     prefix = f"actions.{readable.step_id}"
-    group = VariableGroup(f"{prefix} · {step.get('alias') or label}")
     documented = action.documented_output(step.get("params")) if action else ()
-    described = {f"{prefix}.{f.path}": f.description for f in documented}
-    if readable.step_id in known.outputs:
-        found = paths(known.outputs[readable.step_id], prefix)
-        masked = readable.step_id in known.masked
-        group.source = (
-            "masked: field names from the latest test run"
-            if masked
-            else "fields from the latest test run"
-        )
-    else:
-        found = [prefix] + [f"{prefix}.{f.path}" for f in documented]
-        group.source = _documented_source(action, documented, readable.step_id, known)
-    if step.get("allow_failure") is True:
-        failure = [f"{prefix}.{f.path}" for f in FAILURE_FIELDS]
-        described |= {f"{prefix}.{f.path}": f.description for f in FAILURE_FIELDS}
-        found += [path for path in failure if path not in found]
-    note = readable.note
-    return _capped(group, [Variable(path, note, described.get(path, "")) for path in found])
-
-
-def _documented_source(
-    action: ActionType | None, documented: tuple[OutputField, ...], step_id: str, known: Known
-) -> str:
+    found, source = _output_paths(prefix, documented, readable.step_id, known)
     if action is None:
-        return "Sluice does not support this action yet"
+        source = "Sluice does not support this action yet"
+    described = {f"{prefix}.{f.path}": f.description for f in documented}
+    if step.get("allow_failure") is True:
+        described |= {f"{prefix}.{f.path}": f.description for f in FAILURE_FIELDS}
+        found += [f"{prefix}.{f.path}" for f in FAILURE_FIELDS if f"{prefix}.{f.path}" not in found]
+    group = VariableGroup(f"{prefix} · {step.get('alias') or label}", source)
+    variables = [Variable(path, readable.note, described.get(path, "")) for path in found]
+    return _capped(group, variables)
+
+
+def _output_paths(
+    prefix: str, documented: tuple[OutputField, ...], step_id: str, known: Known
+) -> tuple[list[str], str]:
+    """The paths of a step's output in the latest test run, else its documented ones, and
+    where they come from."""
+    if step_id in known.masked:
+        return paths(known.outputs[step_id], prefix), "masked: field names from the latest test run"
+    if step_id in known.outputs:
+        return paths(known.outputs[step_id], prefix), "fields from the latest test run"
+    found = [prefix] + [f"{prefix}.{f.path}" for f in documented]
     if not documented:
-        return "no output fields"
+        return found, "no output fields"
     if step_id in known.skipped:
-        return "documented fields (the latest test run skipped it)"
-    return "documented fields (no output in the latest test run)"
+        return found, "documented fields (the latest test run skipped it)"
+    return found, "documented fields (no output in the latest test run)"
 
 
 def custom_vars(params: dict) -> list[Variable]:
