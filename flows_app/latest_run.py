@@ -20,6 +20,7 @@ SHAPE_DEPTH = 6  # levels of a masked output kept as a shape; deeper values are 
 class Known:
     """What the latest test run recorded of some steps (none when there is no test run)."""
 
+    tested: bool = False  # whether there is a test run at all
     outputs: dict[str, Any] = field(default_factory=dict)  # of the steps that succeeded
     masked: set[str] = field(default_factory=set)  # outputs known only by their shape
     skipped: set[str] = field(default_factory=set)
@@ -39,7 +40,7 @@ def known_before(flow: Flow, step_ids: Collection[str]) -> Known:
     its path towards the step. None when none of them set any (or ran).
     """
     run = latest_test_run(flow)
-    known = Known()
+    known = Known(tested=run is not None)
     if run is None or not step_ids:
         return known
     records = list(run.steps.filter(step_id__in=list(step_ids)))

@@ -147,10 +147,12 @@ def _missing_outputs(earlier: list[Readable], known: Known) -> dict[str, str]:
             continue  # a skipped step is explained by preview_step
         if step_id in known.recorded:
             why[f"actions.{step_id}"] = f"step {step_id} did not succeed in the last test run"
-        else:
+        elif known.tested:
             why[f"actions.{step_id}"] = (
                 f"the last test run has no output of step {step_id}: run a test to preview it"
             )
+        else:
+            why[f"actions.{step_id}"] = f"no test run yet: run a test to preview step {step_id}"
     return why
 
 
@@ -166,6 +168,8 @@ def _unrecorded_setters(definition: dict, earlier: list[Readable], known: Known)
             continue
         if readable.step_id in known.skipped:
             reason = f"step {readable.step_id} stores it, but the last test run skipped it"
+        elif not known.tested:
+            reason = f"step {readable.step_id} stores it: run a test to preview it"
         elif readable.step_id not in known.recorded:
             reason = (
                 f"step {readable.step_id} stores it, but the last test run did not run that "

@@ -76,8 +76,7 @@ def test_previews_and_the_picker_know_what_the_test_run_knew(
     expect(subject).to_have_text("Plan:")
     warnings = page.locator("#preview-warnings")
     expect(warnings).to_contain_text(
-        "vars.plan is undefined: step set_plan stores it, but the last test run did not run "
-        "that step: run a test to preview it"
+        "vars.plan is undefined: step set_plan stores it: run a test to preview it"
     )
     picker = picker_of(page, "Subject")
     email = picker.get_by_role("button", name=re.compile(r"^actions\.get_user\.email\b"))

@@ -75,7 +75,7 @@ def test_a_variable_the_test_run_stored_before_the_step_is_previewed(editor_clie
 def test_before_any_test_run_previews_read_the_test_data_vars(editor_client, welcome):
     html = preview(editor_client, welcome, "welcome", subject="Your plan: {{ vars.plan }}")
     assert "Your plan: </pre>" in html
-    assert "vars.plan is undefined: step set_plan stores it, but the last test run did not " in html
+    assert "vars.plan is undefined: step set_plan stores it: run a test to preview it" in html
     welcome.test_data = {"vars": {"plan": "trial"}}
     welcome.save()
     assert "Your plan: trial" in preview(
@@ -95,6 +95,11 @@ def test_a_step_newer_than_the_test_run_keeps_what_the_run_recorded(editor_clien
         "run that step: run a test to preview it"
     ) in html
     assert "WELCOME10" not in html  # the draft's value is not guessed: the run did not store it
+    output = preview(editor_client, welcome, "welcome", subject="{{ actions.set_coupon.coupon }}")
+    assert (
+        "actions.set_coupon.coupon is undefined: the last test run has no output of step "
+        "set_coupon: run a test to preview it"
+    ) in output
 
 
 @pytest.fixture
@@ -192,8 +197,7 @@ def test_reading_a_step_the_run_has_no_output_of_says_why(editor_client, welcome
     typed = "{{ actions.set_plan.plan }}"
     before = preview(editor_client, welcome, "welcome", subject=typed)
     assert (
-        "actions.set_plan.plan is undefined: the last test run has no output of step set_plan: "
-        "run a test to preview it"
+        "actions.set_plan.plan is undefined: no test run yet: run a test to preview step set_plan"
     ) in before
     flow = create_flow(
         name="Broken",
