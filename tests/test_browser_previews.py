@@ -27,10 +27,10 @@ def open_editor(page_factory, user, flow, width, step_id):
     return page
 
 
-def shoot_inspector(page, name):
-    """A picture of the inspector alone, to read the picker and previews at this size."""
+def shoot(page, name, part="#inspector"):
+    """A picture of one part of the page, to read it at this size."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("#inspector").screenshot(path=ARTIFACTS / f"{name}.png")
+    page.locator(part).screenshot(path=ARTIFACTS / f"{name}.png")
 
 
 def picker_of(page, label):
@@ -86,7 +86,7 @@ def test_previews_and_the_picker_know_what_the_test_run_knew(
         "set by set_plan"
     )
     screenshot(page, f"previews-before-run-{width}")
-    shoot_inspector(page, f"previews-inspector-before-run-{width}")
+    shoot(page, f"previews-inspector-before-run-{width}")
 
     page.get_by_role("button", name="Run test").click()
     expect(page.locator("#test-run .run-status-line")).to_contain_text("Succeeded")
@@ -98,7 +98,7 @@ def test_previews_and_the_picker_know_what_the_test_run_knew(
     page.locator("#in-subject").fill("Plan: ")
     picker = picker_of(page, "Subject")
     expect(picker).to_contain_text("fields from the latest test run")
-    shoot_inspector(page, f"previews-inspector-after-run-{width}")
+    shoot(page, f"previews-inspector-after-run-{width}")
     nested = picker.get_by_role(
         "button", name=re.compile(r"^actions\.get_user\.app_metadata\.plan")
     )
@@ -136,7 +136,8 @@ def test_problems_show_on_the_steps_until_they_are_fixed(page_factory, admin_use
     expect(refusal).to_contain_text("mail: No email provider is configured")
     expect(refusal).to_contain_text("check · Condition: Add a condition")
     screenshot(page, f"problems-before-{width}")
-    shoot_inspector(page, f"problems-inspector-{width}")
+    shoot(page, f"problems-inspector-{width}")
+    shoot(page, f"problems-canvas-{width}", "#canvas")
 
     # The condition: one comparison is enough.
     root = page.locator(".cond-root")
