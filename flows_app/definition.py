@@ -52,6 +52,7 @@ class Problem:
     message: str
     step_id: str | None = None
     input: str | None = None
+    provider: str | None = None  # "email"/"phone": fixed by choosing that provider in the vault
 
     def __str__(self) -> str:
         where = " · ".join(part for part in (self.step_id, self.input) if part)
@@ -152,6 +153,21 @@ def connection_ids(definition: Mapping[str, Any]) -> set[int]:
         if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
             found.add(int(value))
     return found
+
+
+def provider_problems(definition: Any, unusable: Mapping[str, str]) -> list[Problem]:
+    """A problem on every step whose action sends through a vault provider that ``unusable``
+    (role → why) says cannot be used, so the step would fail at run time."""
+    problems: list[Problem] = []
+    if not isinstance(definition, dict):
+        return problems
+    for position, placed in enumerate(walk(definition), start=1):
+        action = action_of(placed.step) if isinstance(placed.step, dict) else None
+        purpose = action.provider if action else None
+        if purpose is not None and purpose in unusable:
+            label = _label(placed.step, position)
+            problems.append(Problem(unusable[purpose], label, provider=purpose))
+    return problems
 
 
 def validate(

@@ -21,7 +21,6 @@ branch's steps as skipped, and ``"delay"`` ends the pass with the run ``waiting`
 delay is over; the next pass (started by ``flows_app.tasks``) goes on after the delay.
 """
 
-import json
 import logging
 import signal
 import threading
@@ -39,8 +38,14 @@ from flows_app.actions.base import StepContext, StepFailed
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
-from flows_app.redaction import MASK, redact, run_connections, vault_secrets
-from vault_app import crypto
+from flows_app.redaction import (
+    MASK,
+    redact,
+    run_connections,
+    seal_output,
+    unseal_output,
+    vault_secrets,
+)
 from vault_app.kinds.base import outbound_http
 
 log = logging.getLogger(__name__)
@@ -233,7 +238,7 @@ def error_output(record: StepRun) -> dict[str, Any]:
 def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     """Take back what a step finished on an earlier pass left; False to execute it again."""
     if done.status == StepRun.Status.SUCCEEDED:
-        output = _unseal(done) if done.sealed_output else done.output
+        output = unseal_output(done.sealed_output) if done.sealed_output else done.output
         execution.outputs[done.step_id] = output
         execution.note_codes(action_of(step), output)
         if _apply_effect(execution, action_of(step), output, resumed=True):
@@ -373,7 +378,7 @@ def _perform(
         record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
-    record.sealed_output = _seal(outcome.output) if masked else ""
+    record.sealed_output = seal_output(outcome.output) if masked else ""
     execution.note_codes(action, outcome.output)  # after: the step's own output shows them
     record.detail = _detail(execution, outcome.detail, masked)
     record.http_status = outcome.http_status
@@ -411,18 +416,6 @@ def _mask_operands(node: dict) -> dict:
 def _mask_values(variables: dict, hidden: set[str]) -> dict:
     """The variables, those that a masked step stored last masked."""
     return {name: MASK if name in hidden else value for name, value in variables.items()}
-
-
-def _seal(output: Any) -> str:
-    return crypto.seal({"output": json.dumps(output)})
-
-
-def _unseal(record: StepRun) -> Any:
-    """A masked output kept for resume; MASK when the vault key that sealed it is gone."""
-    try:
-        return json.loads(crypto.unseal(record.sealed_output)["output"])
-    except (crypto.VaultKeyError, KeyError, ValueError):
-        return MASK
 
 
 @contextmanager

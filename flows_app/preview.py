@@ -3,12 +3,14 @@
 A step reads the outputs, from the flow's latest test run, of the steps that run before it
 (``readable_steps``): inside an If/then branch, the steps before the If/then, the If/then
 itself and the earlier steps of the same branch; after an If/then, the steps of both its
-branches too, which ran only if their branch was taken.
+branches too, which ran only if their branch was taken. It reads the shared variables as
+the run recorded them after the last of those steps that set some (see
+``flows_app.latest_run``), and the test data's ``vars`` when none did.
 """
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +25,10 @@ from flows_app.actions.base import (
     ActionType,
 )
 from flows_app.actions.logic import UNIT_SECONDS, delay_seconds
-from flows_app.definition import walk
+from flows_app.definition import action_of, all_steps, walk
 from flows_app.inputs import InputError, render_inputs
-from flows_app.models import Flow, Run, StepRun
+from flows_app.latest_run import Known, known_before
+from flows_app.models import Flow
 
 GSM_7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -113,50 +116,88 @@ def _seen_from(earlier: Readable, chain: Chain) -> Readable | None:
     return Readable(earlier.step_id, earlier.only_if[shared:])
 
 
-def latest_test_run(flow: Flow) -> Run | None:
-    return flow.runs.filter(trigger=Run.Trigger.TEST).order_by("-created_at", "-id").first()
-
-
-def latest_records(flow: Flow, step_ids: Collection[str]) -> dict[str, StepRun]:
-    """The latest test run's records of these steps that succeeded or were skipped."""
-    run = latest_test_run(flow)
-    if run is None or not step_ids:
-        return {}
-    wanted = (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
-    records = run.steps.filter(step_id__in=list(step_ids), status__in=wanted)
-    return {record.step_id: record for record in records}
-
-
-def latest_outputs(flow: Flow, step_ids: Collection[str]) -> dict[str, Any]:
-    records = latest_records(flow, step_ids).values()
-    return {r.step_id: r.output for r in records if r.status == StepRun.Status.SUCCEEDED}
-
-
-def _scope(data: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+def _scope(data: Any, known: Known) -> dict[str, Any]:
     data = data if isinstance(data, dict) else {}
     return {
         "context": data.get("context") or {},
         "fields": data.get("fields") or {},
-        "vars": data.get("vars") or {},
-        "actions": outputs,
+        "vars": (data.get("vars") or {}) if known.vars is None else known.vars,
+        "actions": known.outputs,
     }
 
 
 def scope_for(flow: Flow, step_id: str, test_data: dict | None = None) -> dict[str, Any]:
-    """Test data plus the outputs, from the latest test run, of the steps before this one."""
+    """What a step's templates read in a preview: the test data's context and fields, and
+    from the latest test run the outputs of the steps before this one and the shared
+    variables as they stood before it (the test data's ``vars`` when it set none yet)."""
     data = flow.test_data if test_data is None else test_data
-    earlier = [r.step_id for r in readable_steps(flow.draft, step_id)]
-    return _scope(data, latest_outputs(flow, earlier))
+    earlier = readable_steps(flow.draft, step_id)
+    return _scope(data, known_before(flow, [r.step_id for r in earlier]))
 
 
 def preview_in_flow(flow: Flow, step_id: str, action: ActionType, params: dict) -> StepPreview:
     """Preview a step of a flow on its test data and its latest test run."""
-    earlier = [r.step_id for r in readable_steps(flow.draft, step_id)]
-    records = latest_records(flow, earlier)
-    outputs = {i: r.output for i, r in records.items() if r.status == StepRun.Status.SUCCEEDED}
-    skipped = {i for i, r in records.items() if r.status == StepRun.Status.SKIPPED}
+    earlier = readable_steps(flow.draft, step_id)
+    known = known_before(flow, [r.step_id for r in earlier])
     with templating.cpu_budget(templating.PREVIEW_CPU_SECONDS):  # previews answer as you type
-        return preview_step(action, params, _scope(flow.test_data, outputs), skipped=skipped)
+        shown = preview_step(action, params, _scope(flow.test_data, known), skipped=known.skipped)
+    reasons = _unrecorded_setters(flow.draft, earlier, known) | _missing_outputs(earlier, known)
+    shown.warnings = [_why_unknown(w, reasons) for w in shown.warnings]
+    return shown
+
+
+def _missing_outputs(earlier: list[Readable], known: Known) -> dict[str, str]:
+    """The earlier steps that have no output in the latest test run, and why."""
+    why = {}
+    for readable in earlier:
+        step_id = readable.step_id
+        if step_id in known.outputs or step_id in known.skipped:
+            continue  # a skipped step is explained by preview_step
+        if step_id in known.recorded:
+            why[f"actions.{step_id}"] = f"step {step_id} did not succeed in the last test run"
+        elif known.tested:
+            why[f"actions.{step_id}"] = (
+                f"the last test run has no output of step {step_id}: run a test to preview it"
+            )
+        else:
+            why[f"actions.{step_id}"] = f"no test run yet: run a test to preview step {step_id}"
+    return why
+
+
+def _unrecorded_setters(definition: dict, earlier: list[Readable], known: Known) -> dict[str, str]:
+    """Shared variables that an earlier step of the draft stores but the latest test run
+    did not run (newer than the run, or skipped): ``vars.<name>`` → why it has no value."""
+    steps = {str(step.get("id")): step for step in all_steps(definition)}
+    why = {}
+    for readable in earlier:
+        step = steps.get(readable.step_id) or {}
+        action = action_of(step)
+        if action is None or action.extra.get("effect") != "vars":
+            continue
+        if readable.step_id in known.skipped:
+            reason = f"step {readable.step_id} stores it, but the last test run skipped it"
+        elif not known.tested:
+            reason = f"step {readable.step_id} stores it: run a test to preview it"
+        elif readable.step_id not in known.recorded:
+            reason = (
+                f"step {readable.step_id} stores it, but the last test run did not run that "
+                "step: run a test to preview it"
+            )
+        else:
+            continue
+        for output_field in action.documented_output(step.get("params")):
+            why[f"vars.{output_field.path}"] = reason
+    return why
+
+
+def _why_unknown(warning: str, reasons: dict[str, str]) -> str:
+    """``x is undefined``, with why when the variable's root (``vars.plan``,
+    ``actions.get_user``) is one the latest test run could not know."""
+    path = warning.removesuffix(" is undefined")
+    root = ".".join(path.split("[")[0].split(".")[:2])
+    if path == warning or root not in reasons:
+        return warning
+    return f"{warning}: {reasons[root]}"
 
 
 def preview_step(
@@ -301,16 +342,7 @@ def longest_delay() -> str:
 def _only(action: ActionType, name: str) -> ActionType:
     """The action with just one input (and custom variables, which it may use)."""
     keep = tuple(s for s in action.inputs if s.name in (name, "custom_vars"))
-    return ActionType(
-        action.type,
-        action.action,
-        action.group,
-        action.label,
-        action.description,
-        keep,
-        action.output,
-        action.run,
-    )
+    return replace(action, inputs=keep)
 
 
 def _with_vars(params: dict, spec) -> dict:

@@ -1,5 +1,6 @@
 """Keep vault secrets (and values passed through functions.mask) out of run records."""
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from django.db.models import Q
 
 from flows_app.definition import connection_ids
+from vault_app import crypto
 from vault_app.crypto import VaultKeyError
 from vault_app.models import Connection, Provider
 
@@ -79,3 +81,16 @@ def _walk(value: Any, secrets: list[str], codes: re.Pattern | None = None) -> An
 
 def _sensitive(key: Any, value: Any) -> bool:
     return isinstance(key, str) and key.lower() in SENSITIVE_KEYS and value not in (None, "")
+
+
+def seal_output(output: Any) -> str:
+    """A masked step's output, encrypted with the vault keys, for its record."""
+    return crypto.seal({"output": json.dumps(output)})
+
+
+def unseal_output(sealed: str) -> Any:
+    """A masked output back from its record; MASK when the vault key that sealed it is gone."""
+    try:
+        return json.loads(crypto.unseal(sealed)["output"])
+    except (VaultKeyError, KeyError, ValueError):
+        return MASK

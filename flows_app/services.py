@@ -12,10 +12,11 @@ from flows_app.definition import (
     Problem,
     connection_ids,
     new_definition,
+    provider_problems,
     validate,
 )
 from flows_app.models import ConnectionUse, Flow, FlowVersion, Run, StepRun
-from vault_app.models import Connection
+from vault_app.models import Connection, Provider
 
 
 class InvalidFlow(Exception):
@@ -39,6 +40,7 @@ def connection_kinds() -> dict[int, str]:
 
 
 def problems_of(definition: Any) -> list[Problem]:
+    """What keeps a definition from running (and from being imported or pushed)."""
     return validate(definition, connection_kinds=connection_kinds())
 
 
@@ -79,6 +81,34 @@ def version_problems(version: FlowVersion) -> list[Problem]:
             _sound_versions.clear()
         _sound_versions.add(version.pk)
     return problems
+
+
+def problems_to_publish(definition: Any) -> list[Problem]:
+    """What keeps a draft from being published: its problems, and the steps that cannot
+    send because the vault lacks a usable provider. A run of such a step still starts,
+    and the step fails saying so (a provider may be removed after publishing, too)."""
+    return problems_of(definition) + provider_problems(definition, unusable_providers())
+
+
+def unusable_providers() -> dict[str, str]:
+    """Why each provider role cannot send, by role ("email", "phone"); a usable one is left out."""
+    chosen = {p.purpose: p.connection for p in Provider.objects.select_related("connection")}
+    unusable = {}
+    for purpose, label in Provider.Purpose.choices:
+        connection = chosen.get(purpose)
+        missing = connection.missing_settings() if connection else []
+        if connection is None:
+            unusable[purpose] = (
+                f"No {label.lower()} is configured, so this step cannot send. "
+                "An admin chooses one on the Vault page."
+            )
+        elif missing:
+            unusable[purpose] = (
+                f"The {label.lower()}, {connection.name}, is not set up yet "
+                f"({', '.join(missing)} missing), so this step cannot send. An admin "
+                "completes it on the Vault page."
+            )
+    return unusable
 
 
 @transaction.atomic
@@ -156,7 +186,7 @@ def publish_flow(flow: Flow, user=None) -> FlowVersion:
     """Freeze the draft as the next version; refuse a draft with problems, and add none
     when the draft is the latest version unchanged."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
-    problems = problems_of(flow.draft)
+    problems = problems_to_publish(flow.draft)
     if problems:
         raise InvalidFlow(problems)
     latest = flow.latest_version()

@@ -16,7 +16,7 @@ from flows_app.api_auth import create_token
 from flows_app.models import FlowToken, FlowVersion, Run
 from flows_app.redaction import MASK
 from flows_app.services import create_flow, publish_flow, save_draft
-from tests.flow_helpers import phone_provider, run_steps, step
+from tests.flow_helpers import connection, phone_provider, run_steps, step
 from tests.run_records import (
     SECRET_EXPECTED,
     SECRET_PIN,
@@ -25,6 +25,7 @@ from tests.run_records import (
     plan_run,
     waiting_run,
 )
+from vault_app.models import set_provider
 
 TOKEN = re.compile(r"slt_[A-Za-z0-9_-]{43}")
 SMS = step(
@@ -41,14 +42,25 @@ def definition(*steps):
 
 
 @pytest.fixture
-def flow(db):
+def phone(db):
+    """A phone provider, which a flow that sends texts needs to be published."""
+    credentials = {
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "t" * 32,
+        "from_number": "+15550100",
+    }
+    set_provider("phone", connection("twilio", "Twilio account", credentials))
+
+
+@pytest.fixture
+def flow(phone):
     flow = create_flow(name="Welcome text", definition=definition(SMS))
     publish_flow(flow)
     return flow
 
 
 @pytest.fixture
-def other_flow(db):
+def other_flow(phone):
     flow = create_flow(name="Other flow", definition=definition(SMS))
     publish_flow(flow)
     return flow

@@ -106,6 +106,8 @@ def test_an_editor_builds_a_condition_with_a_nested_group_and_sees_the_branch_it
     rows(page).nth(1).locator(".cond-right").press("Enter")
     expect(page.locator("#save-status")).to_have_text("Saved.")
     expect(rows(page)).to_have_count(4)
+    # Earlier edits saved too, one after another: read the draft once the last answer is in.
+    expect(page.locator(".htmx-request")).to_have_count(0)
     flow.refresh_from_db()
     params = flow.draft["actions"][0]["params"]
     assert params["if"] == {
@@ -172,6 +174,8 @@ def test_the_builder_on_a_phone(page_factory, admin_user, flow):
     page.locator("#save-status").evaluate("status => { status.textContent = ''; }")
     group.locator(".cond-leaf").last.locator(".cond-right").press("Enter")
     expect(page.locator("#save-status")).to_have_text("Saved.")
+    # Earlier edits saved too, one after another: read the draft once the last answer is in.
+    expect(page.locator(".htmx-request")).to_have_count(0)
     flow.refresh_from_db()
     inner = flow.draft["actions"][0]["params"]["if"]["operands"][1]["operands"]
     assert [leaf["operator"] for leaf in inner] == ["IS_NOT_EMPTY", "LESS_THAN", "NOT_EQUALS"]

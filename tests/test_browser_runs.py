@@ -117,8 +117,9 @@ def test_an_editor_runs_a_flow_with_edited_input_and_runs_it_again(
 
 
 def test_a_running_run_updates_without_a_reload_and_stops_polling(
-    page_factory, editor_user, csp_errors
+    page_factory, editor_user, twilio_standin, csp_errors
 ):
+    phone_provider(twilio_standin)  # publishing a flow that texts needs one
     flow = welcome_flow(editor_user)
     run = create_run(flow, trigger=Run.Trigger.MANUAL, input=flow.test_data)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, started_at=timezone.now())
@@ -180,7 +181,10 @@ def test_the_run_pages_fit_a_phone_screen(page_factory, editor_user, twilio_stan
         assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px at 390px"
 
 
-def test_the_run_list_filters_without_a_reload(page_factory, viewer_user, editor_user):
+def test_the_run_list_filters_without_a_reload(
+    page_factory, viewer_user, editor_user, twilio_standin
+):
+    phone_provider(twilio_standin)  # publishing a flow that texts needs one
     flow = welcome_flow(editor_user)
     other = create_flow(name="Other flow", definition={"schema_version": 1, "actions": []})
     for trigger in (Run.Trigger.MANUAL, Run.Trigger.API):

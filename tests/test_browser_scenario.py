@@ -100,18 +100,19 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
     page.goto(f"/flows/{flow.pk}/edit/")
 
     # The shape, by dragging: Get user, If/then with a step in each branch, then the rest.
+    # The If/then goes in last, before Map value: a drag to the end of the list that
+    # crosses an If/then may end in its Else, which grows under the pointer.
+    for key in ("AUTH0/GET_USER", "FLOW/MAP_VALUE", "FLOW/DELAY_FLOW", "AUTH0/SEND_EMAIL"):
+        with saved(page, r"/edit/add/$"):
+            drag(page, palette(page, key), page.locator("#steps"))
+    (_, get), (_, plan), _, _ = tree()
     with saved(page, r"/edit/add/$"):
-        drag(page, palette(page, "AUTH0/GET_USER"), page.locator("#steps"))
-    with saved(page, r"/edit/add/$"):
-        drag(page, palette(page, "FLOW/BOOLEAN_CONDITION"), page.locator("#steps"))
-    (_, get), (_, check, _, _) = tree()
+        drag(page, palette(page, "FLOW/BOOLEAN_CONDITION"), page.locator(f"#card-{plan}"), "top")
+    (_, get), (_, check, _, _), *_ = tree()
     with saved(page, r"/edit/add/$"):
         drag(page, palette(page, "FLOW/STORE_VARS"), branch(page, check, "then"))
     with saved(page, r"/edit/add/$"):
         drag(page, palette(page, "FLOW/STORE_VARS"), branch(page, check, "else"))
-    for key in ("FLOW/MAP_VALUE", "FLOW/DELAY_FLOW", "AUTH0/SEND_EMAIL"):
-        with saved(page, r"/edit/add/$"):
-            drag(page, palette(page, key), page.locator("#steps"))
     shape = tree()
     (_, get), (_, check, [(_, pro)], [(_, free)]), (_, plan), (_, pause), (_, mail) = shape
     assert [s[0] for s in shape] == [
@@ -136,7 +137,10 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
     row.locator(".cond-right").fill("pro")
     row.locator(".cond-right").press("Tab")  # leaving the field saves, as a person would
     expect(page.locator("#save-status")).to_have_text("Saved.")
-    page.wait_for_load_state("networkidle")
+    # Choosing the operator saved too: wait for the last save's answer, which redraws the
+    # If/then's card (and the cards in its branches), before clicking one of them.
+    assert wait_until(lambda: '"pro"' in json.dumps(Flow.objects.get().draft), timeout=10)
+    expect(page.locator(".htmx-request")).to_have_count(0)
     inspect(page, pro)
     fill_rows(page, "in-vars", {"tier": "pro"})
     inspect(page, free)

@@ -78,7 +78,7 @@ def executes(django_capture_on_commit_callbacks):
 
 
 def test_the_flow_page_shows_the_flow_its_versions_and_a_prefilled_run_form(
-    editor_client, editor_user
+    editor_client, editor_user, phone
 ):
     flow = sms_flow()
     publish_flow(flow, user=editor_user)

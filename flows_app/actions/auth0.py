@@ -11,6 +11,7 @@ from flows_app.actions.base import (
     KEY_VALUE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -35,6 +36,40 @@ USER_ID = Input(
     help="ID of the user, such as {{ context.user.user_id }}.",
 )
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# The user object of Auth0's Management API (GET /api/v2/users/{id}), most read fields first.
+USER_FIELDS = (
+    OutputField("user_id", "The user's id, such as auth0|123."),
+    OutputField("email", "The user's email address."),
+    OutputField("email_verified", "Whether the email address was verified (true/false)."),
+    OutputField("name", "The user's full name."),
+    OutputField("given_name", "The user's first name."),
+    OutputField("family_name", "The user's last name."),
+    OutputField("nickname", "The user's nickname."),
+    OutputField("username", "The user's username, when the connection uses one."),
+    OutputField("phone_number", "The user's phone number, when there is one."),
+    OutputField("phone_verified", "Whether the phone number was verified."),
+    OutputField("picture", "The URL of the user's picture."),
+    OutputField("app_metadata", "Data your application keeps about the user (an object)."),
+    OutputField("user_metadata", "Data the user may edit, such as preferences (an object)."),
+    OutputField("blocked", "Whether the user is blocked from signing in."),
+    OutputField("logins_count", "How many times the user signed in."),
+    OutputField("last_login", "When the user last signed in (ISO 8601)."),
+    OutputField("last_ip", "The IP address of the user's last sign-in."),
+    OutputField("created_at", "When the user was created (ISO 8601)."),
+    OutputField("updated_at", "When the user was last updated (ISO 8601)."),
+    OutputField("identities", "The user's identities, one per connection (a list)."),
+    OutputField("identities[0].connection", "The connection of the first identity."),
+    OutputField("identities[0].provider", "Its provider, such as auth0 or google-oauth2."),
+    OutputField("identities[0].isSocial", "Whether it is a social identity."),
+    OutputField("multifactor", "The multi-factor providers the user enrolled (a list)."),
+)
+RESPONSE_FIELDS = (
+    OutputField("status", "The HTTP status code of the answer, such as 200."),
+    OutputField("success", "Whether the status is 2xx (true/false)."),
+    OutputField("body", "The answer's body: JSON as an object or list, else text."),
+    OutputField("headers", "The answer's headers, by lower-case name (an object)."),
+    OutputField("headers.content-type", "The answer's content type."),
+)
 
 
 def _client(inputs: dict[str, Any], ctx: StepContext) -> ManagementClient:
@@ -161,6 +196,7 @@ CREATE_USER = ActionType(
         ),
     ),
     output="The created user, as the Management API returns it (201).",
+    output_fields=USER_FIELDS,
     run=create_user,
 )
 GET_USER = ActionType(
@@ -172,6 +208,7 @@ GET_USER = ActionType(
     inputs=(CONNECTION_INPUT, USER_ID),
     output="The user, as GET /api/v2/users/{id} returns it: {{ actions.<id>.email }}, "
     "{{ actions.<id>.app_metadata.plan }}, …",
+    output_fields=USER_FIELDS,
     run=get_user,
 )
 UPDATE_USER = ActionType(
@@ -193,6 +230,7 @@ UPDATE_USER = ActionType(
         ),
     ),
     output="The updated user, as the Management API returns it.",
+    output_fields=USER_FIELDS,
     run=update_user,
 )
 SEND_REQUEST = ActionType(
@@ -221,6 +259,7 @@ SEND_REQUEST = ActionType(
         ),
     ),
     output='{"status", "headers", "body", "success"}: the API\'s answer.',
+    output_fields=RESPONSE_FIELDS,
     run=send_request,
     extra={"check": _check_path},
 )

@@ -58,6 +58,27 @@ class Input:
 
 
 @dataclass(frozen=True)
+class OutputField:
+    """A documented field of an action's output, read as ``actions.<id>.<path>``.
+
+    ``path`` is a Liquid path below the step's output (``email``, ``app_metadata.plan``,
+    ``identities[0].provider``); the variable picker lists it, with ``description``, for a
+    step that has no output in the latest test run.
+    """
+
+    path: str
+    description: str
+
+
+# What later steps read of a step that failed with allow_failure on (see flows_app.engine).
+FAILURE_FIELDS = (
+    OutputField("error.message", "Why the step failed, when it failed."),
+    OutputField("error.status", "The vendor's HTTP status, or null."),
+    OutputField("error.body", "The vendor's error body, or null."),
+)
+
+
+@dataclass(frozen=True)
 class StepOutcome:
     """What a step produced: its output for later steps, the vendor's HTTP status, and
     what the run page shows besides (``detail``)."""
@@ -86,9 +107,14 @@ class ActionType:
     label: str
     description: str
     inputs: tuple[Input, ...]
-    output: str
+    output: str  # one sentence about the output, for the docs
     run: Callable[[dict[str, Any], "StepContext"], StepOutcome]
     extra: dict = field(default_factory=dict)
+    # The output's documented shape; an output whose fields the step's params name (Store
+    # shared variables) derives them in ``output_fields_from(params)`` instead.
+    output_fields: tuple[OutputField, ...] = ()
+    output_fields_from: Callable[[dict[str, Any]], tuple[OutputField, ...]] | None = None
+    provider: str | None = None  # "email" or "phone": the vault provider role run() uses
 
     @property
     def key(self) -> str:
@@ -96,6 +122,12 @@ class ActionType:
 
     def input(self, name: str) -> Input | None:
         return next((spec for spec in self.inputs if spec.name == name), None)
+
+    def documented_output(self, params: Any) -> tuple[OutputField, ...]:
+        """The fields a step of this action outputs, as declared."""
+        if self.output_fields_from is None:
+            return self.output_fields
+        return self.output_fields_from(params if isinstance(params, dict) else {})
 
 
 class StepContext:

@@ -25,6 +25,7 @@ from flows_app.actions.base import (
     NUMBER,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -119,6 +120,30 @@ def _check_var_names(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield "vars", f"{name!r}: a name is letters, digits or _, not starting with a digit."
 
 
+def _check_condition_given(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """An If/then without a single comparison always takes the same branch: not ready."""
+    test = params.get("if") or conditions.empty_condition()  # as a run reads it
+    if list(conditions.shape_problems(test)) or any(True for _ in conditions.leaves(test)):
+        return  # a condition of an unknown shape has its own problem
+    branch = "Then" if conditions.evaluate(test).result else "Else"
+    yield "if", f"Add a condition: without one, this If/then always takes {branch}."
+
+
+def _stored_names(params: dict[str, Any]) -> tuple[OutputField, ...]:
+    names = params.get("vars")
+    return tuple(
+        OutputField(str(name), f"The value stored as vars.{name}.")
+        for name in (names if isinstance(names, dict) else ())
+        if VAR_NAME.match(str(name))
+    )
+
+
+def _payload_keys(params: dict[str, Any]) -> tuple[OutputField, ...]:
+    payload = params.get("payload")
+    keys = payload if isinstance(payload, dict) else ()
+    return tuple(OutputField(str(key), "A key of the payload.") for key in keys)
+
+
 def _check_delay(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
     number, units = params.get("number"), params.get("units") or "SECONDS"
     if number in (None, ""):
@@ -157,8 +182,9 @@ BOOLEAN_CONDITION = ActionType(
         Input("else", "Else", kind=BRANCH, help="Steps that run when it does not."),
     ),
     output='{"result": true|false}: whether the condition held.',
+    output_fields=(OutputField("result", "Whether the condition held (true/false)."),),
     run=boolean_condition,
-    extra={"effect": "branch"},
+    extra={"effect": "branch", "check": _check_condition_given},
 )
 DELAY_FLOW = ActionType(
     type=TYPE,
@@ -197,6 +223,7 @@ STORE_VARS = ActionType(
         ),
     ),
     output="The variables it stored, as an object; later steps read them as {{ vars.key }}.",
+    output_fields_from=_stored_names,
     run=store_vars,
     extra={"effect": "vars", "check": _check_var_names},
 )
@@ -217,6 +244,7 @@ MAP_VALUE = ActionType(
         Input("fallback", "Default output", help="The output when no value matches."),
     ),
     output='{"result": …}: the output of the matching value, else the default output.',
+    output_fields=(OutputField("result", "The output of the matching value, else the default."),),
     run=map_value,
 )
 ERROR_MESSAGE = ActionType(
@@ -264,6 +292,7 @@ RETURN_JSON = ActionType(
         ),
     ),
     output="The payload, which also becomes the run's result.",
+    output_fields_from=_payload_keys,
     run=return_json,
     extra={"effect": "result", "check": _check_payload},
 )

@@ -9,6 +9,7 @@ from flows_app.actions.base import (
     TEMPLATE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -24,6 +25,7 @@ CUSTOM_VARS = Input(
     kind=KEY_VALUE,
     help="Values to use in the message as {{ custom_vars.your_variable_key }}.",
 )
+SUCCESS_FIELDS = (OutputField("success", "true once the provider accepted it."),)
 PHONE_FROM = Input(
     "from",
     "From",
@@ -120,6 +122,8 @@ SEND_EMAIL = ActionType(
         ),
     ),
     output='{"success": true} once the email provider accepted the message.',
+    output_fields=SUCCESS_FIELDS,
+    provider="email",
     run=email,
 )
 
@@ -149,6 +153,8 @@ SEND_SMS = ActionType(
     description="Send a custom SMS using the configured phone provider.",
     inputs=_phone_inputs("Uses Liquid syntax and supports custom variables."),
     output='{"success": true} once the phone provider accepted the message.',
+    output_fields=SUCCESS_FIELDS,
+    provider="phone",
     run=sms,
 )
 MAKE_CALL = ActionType(
@@ -159,6 +165,8 @@ MAKE_CALL = ActionType(
     description="Send a custom voice message using the configured phone provider.",
     inputs=_phone_inputs("Spoken to the recipient; Liquid and custom variables are supported."),
     output='{"success": true} once the phone provider accepted the call.',
+    output_fields=SUCCESS_FIELDS,
+    provider="phone",
     run=call,
 )
 

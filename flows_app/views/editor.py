@@ -22,13 +22,14 @@ from flows_app import preview as previews
 from flows_app.actions import ACTION_TYPES
 from flows_app.actions.base import BRANCH, JSON_TEMPLATE, ActionType
 from flows_app.definition import ALIAS_LIMIT, Problem, action_of, all_steps, find, steps_of
+from flows_app.latest_run import latest_test_run
 from flows_app.models import Flow, FlowVersion, Run
 from flows_app.templating import TemplateProblem
 from flows_app.views.editor_canvas import find_card, palette, step_cards
 from flows_app.views.editor_forms import FieldView, field_views, parse_json, read_params
 from flows_app.views.runs import HtmxHttpRequest, pretty_json
 from flows_app.views.timeline import timeline
-from flows_app.views.variables import FUNCTION_CALLS, TEST_DATA_KEYS, custom_vars, variables
+from flows_app.views.variables import FUNCTION_CALLS, TEST_DATA_KEYS, custom_vars, picker_groups
 
 TEMPLATE = "flows/editor.html"
 
@@ -84,7 +85,7 @@ def _can_edit(request: HttpRequest) -> bool:
 def editor_context(request: HttpRequest, flow: Flow, selected: str | None, **extra) -> dict:
     """The editor's context; ``into`` names a branch of the selected If/then that the
     palette's Add buttons add to, instead of after the selected step."""
-    problems = services.problems_of(flow.draft)
+    problems = services.problems_to_publish(flow.draft)
     step = _step(flow.draft, selected)
     into = _into(step, extra.pop("into", None))
     cards = step_cards(flow.draft, problems)
@@ -124,7 +125,7 @@ def inspector_context(flow: Flow, step: dict, problems: list[Problem], extra: di
         "step_problems": _step_problems(action, mine),
         "warnings": shown.warnings,
         "readers": drafts.references_to(flow.draft, step_id),
-        "variables": variables(flow, step_id),
+        "variable_groups": picker_groups(flow, step_id),
         "custom_vars": custom_vars(params),
         "functions": FUNCTION_CALLS,
     }
@@ -150,7 +151,7 @@ def page_context(
         into=into,
         versions=_versions(flow),
         test_data_text=pretty_json(flow.test_data or {k: {} for k in TEST_DATA_KEYS}),
-        **run_context(previews.latest_test_run(flow)),
+        **run_context(latest_test_run(flow)),
     )
 
 
@@ -465,7 +466,10 @@ def _run_reply(request: HtmxHttpRequest, flow: Flow, run: Run | None, **extra) -
     if not request.htmx:
         return _back(flow)
     context = {"flow": flow, "can_edit": _can_edit(request), **run_context(run), **extra}
-    return render_partials(request, ["test-run"], context)
+    response = render_partials(request, ["test-run"], context)
+    if run is not None and run.is_final:  # its outputs and variables feed the previews
+        return trigger_client_event(response, "sluice:refresh-preview")
+    return response
 
 
 def run_context(run: Run | None) -> dict:
