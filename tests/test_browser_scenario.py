@@ -76,6 +76,8 @@ def fill_rows(page, field_id, rows: dict):
 def run_test(page, data) -> Run:
     page.locator("#test-data-input").fill(json.dumps(data, indent=2))
     page.get_by_role("button", name="Save test data").click()
+    # An earlier save's "Test data saved" may still show: wait for this one.
+    assert wait_until(lambda: Flow.objects.get().test_data == data, timeout=10)
     expect(page.get_by_text("Test data saved")).to_be_visible()
     before = set(Run.objects.values_list("pk", flat=True))
     page.get_by_role("button", name="Run test").click()

@@ -19,7 +19,7 @@ from flows_app.models import Flow
 def nested_branches(depth: int) -> list:
     steps = [{"id": "leaf", "type": "FLOW", "action": "DO_NOTHING", "params": {}}]
     for level in range(depth):
-        condition = {"operator": "AND", "operands": []}
+        condition = {"operator": "EQUALS", "operands": ["{{ fields.plan }}", "pro"]}
         params = {"if": condition, "then": steps}
         steps = [
             {"id": f"c{level}", "type": "FLOW", "action": "BOOLEAN_CONDITION", "params": params}

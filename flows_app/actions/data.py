@@ -8,6 +8,7 @@ from flows_app.actions.base import (
     JSON_TEMPLATE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -94,6 +95,7 @@ CREATE_JSON = ActionType(
         ),
     ),
     output='{"result": <the object>}: read {{ actions.<id>.result.name }}.',
+    output_fields=(OutputField("result", "The object built from the input (an object)."),),
     run=create_json,
     extra={"check": _check_object},
 )
@@ -114,6 +116,7 @@ PARSE_JSON = ActionType(
         ),
     ),
     output='{"object": <the parsed value>}: read {{ actions.<id>.object.role }}.',
+    output_fields=(OutputField("object", "The parsed value: an object, a list or a value."),),
     run=parse_json_action,
     extra={"check": _check_text},
 )
@@ -134,6 +137,7 @@ SERIALIZE_JSON = ActionType(
         ),
     ),
     output='{"json": "<compact JSON text>"}: {{ actions.<id>.json }}.',
+    output_fields=(OutputField("json", "The object as compact JSON text."),),
     run=serialize_json,
     extra={"check": _check_object_or_text},
 )
@@ -155,6 +159,13 @@ PARSE_XML = ActionType(
     output='{"object": {<root element>: …}}: <name>John</name> reads as '
     "{{ actions.<id>.object.name }}; attributes are under $, text beside children under _, "
     "repeated elements are lists.",
+    output_fields=(
+        OutputField(
+            "object",
+            "The document as an object under its root element's name; attributes under $, "
+            "text under _.",
+        ),
+    ),
     run=parse_xml,
     extra={"check": _check_text},
 )
@@ -176,6 +187,7 @@ SERIALIZE_XML = ActionType(
         ),
     ),
     output='{"xml": "<?xml …?>\\n<root>…</root>"}: {{ actions.<id>.xml }}.',
+    output_fields=(OutputField("xml", "The object as an XML document (text)."),),
     run=serialize_xml,
     extra={"check": _check_object_or_text},
 )

@@ -31,6 +31,7 @@ from flows_app.actions.base import (
     TEXT_LIST,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -206,6 +207,12 @@ VERIFY_EMAIL = ActionType(
     ),
     output='{"valid", "cause"}: cause is null, or the first rule failed: INVALID_EMAIL, '
     "BLOCKLISTED, NOT_ALLOWED, ALIAS_EMAIL, FREE_EMAIL, DISPOSABLE_EMAIL or MISSING_MX_RECORD.",
+    output_fields=(
+        OutputField("valid", "Whether the address passed every rule (true/false)."),
+        OutputField(
+            "cause", "The first rule it failed, or null: INVALID_EMAIL, BLOCKLISTED, FREE_EMAIL…"
+        ),
+    ),
     run=verify_email,
     extra={"check": _list_problems},
 )

@@ -23,6 +23,7 @@ from flows_app.actions.base import (
     KEY_VALUE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -327,6 +328,13 @@ SEND_REQUEST = ActionType(
     ),
     output='{"status", "headers", "body", "success"}: the answer, whatever its status; body '
     "is parsed JSON for a JSON answer, else text: {{ actions.<id>.body.valid }}.",
+    output_fields=(
+        OutputField("status", "The HTTP status of the answer, such as 200."),
+        OutputField("success", "Whether the status was 200–299 (true/false)."),
+        OutputField("body", "The answer's body: parsed JSON for a JSON answer, text otherwise."),
+        OutputField("headers", "The answer's headers, names in lower case (an object)."),
+        OutputField("headers.content-type", "The answer's content type."),
+    ),
     run=send_request,
     extra={"check": _check, "warn": _warn},
 )

@@ -17,6 +17,7 @@ from flows_app.actions.base import (
     JSON_TEMPLATE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -233,6 +234,14 @@ DECODE_JWT = ActionType(
     ),
     output='{"header", "payload", "signature"}: the token\'s header and claims as objects '
     "and its third part as text: {{ actions.<id>.payload.sub }}.",
+    output_fields=(
+        OutputField("header", "The token's header (an object): alg, typ…"),
+        OutputField("header.alg", "The algorithm the token names."),
+        OutputField("payload", "The token's claims (an object), not verified."),
+        OutputField("payload.sub", "The token's subject claim."),
+        OutputField("payload.exp", "When the token expires (seconds since 1970)."),
+        OutputField("signature", "The token's signature (text)."),
+    ),
     run=decode_jwt,
 )
 SIGN_JWT = ActionType(
@@ -262,6 +271,7 @@ SIGN_JWT = ActionType(
     ),
     output='{"token"}: the signed token, {{ actions.<id>.token }} (shown [redacted] in run '
     "history).",
+    output_fields=(OutputField("token", "The signed token (shown [redacted] in run history)."),),
     run=sign_jwt,
     extra={"check": _check_sign},
 )
@@ -286,6 +296,16 @@ VERIFY_JWT = ActionType(
     output='{"valid": true, "header", "payload", "signature"}, or {"valid": false, "cause"} '
     "with cause MALFORMED_TOKEN, INVALID_ALGORITHM, INVALID_SIGNATURE, TOKEN_EXPIRED, "
     "TOKEN_NOT_ACTIVE, INVALID_ISSUER or INVALID_AUDIENCE.",
+    output_fields=(
+        OutputField("valid", "Whether the token verified (true/false)."),
+        OutputField(
+            "cause", "Why not, when it did not: MALFORMED_TOKEN, INVALID_SIGNATURE, TOKEN_EXPIRED…"
+        ),
+        OutputField("header", "The token's header, when it verified (an object)."),
+        OutputField("payload", "The token's claims, when it verified (an object)."),
+        OutputField("payload.sub", "The token's subject claim."),
+        OutputField("signature", "The token's signature, when it verified."),
+    ),
     run=verify_jwt,
 )
 

@@ -15,6 +15,7 @@ from flows_app.actions.base import (
     TEMPLATE_OR_NUMBER,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -91,6 +92,11 @@ GENERATE_CODE = ActionType(
     ),
     output='{"code"}: the code as text, such as "048213": {{ actions.<id>.code }}. Hidden in '
     "run history, except in this step's own output when Mask output is off.",
+    output_fields=(
+        OutputField(
+            "code", "The code as text, such as 048213 (hidden in run history unless shown here)."
+        ),
+    ),
     run=generate_code,
     extra={
         "check": _check_length,
@@ -119,6 +125,10 @@ VERIFY_CODE = ActionType(
     ),
     output='{"valid", "result"}: result is VALID (the code is used up), UNEQUAL, EXPIRED or '
     "MISSING (no code for this reference; also after 5 wrong codes).",
+    output_fields=(
+        OutputField("valid", "Whether the code was right (true/false)."),
+        OutputField("result", "VALID (the code is used up), UNEQUAL, EXPIRED or MISSING."),
+    ),
     run=verify_code,
     extra={"check": _check_code},
 )

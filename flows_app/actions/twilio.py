@@ -14,6 +14,7 @@ from flows_app.actions.base import (
     XML_TEMPLATE,
     ActionType,
     Input,
+    OutputField,
     StepContext,
     StepFailed,
     StepOutcome,
@@ -90,6 +91,15 @@ SEND_SMS = ActionType(
     ),
     output="The Message resource Twilio created: {{ actions.<id>.sid }}, "
     "{{ actions.<id>.status }} (queued), to, from, body, …",
+    output_fields=(
+        OutputField("sid", "The message's id at Twilio (SM…)."),
+        OutputField("status", "The message's status, such as queued."),
+        OutputField("to", "The number the message goes to."),
+        OutputField("from", "The sender it goes from."),
+        OutputField("body", "The text sent."),
+        OutputField("num_segments", "How many SMS segments the text takes."),
+        OutputField("error_code", "Twilio's error code, or null."),
+    ),
     run=send_sms,
 )
 MAKE_CALL = ActionType(
@@ -119,6 +129,12 @@ MAKE_CALL = ActionType(
     ),
     output="The Call resource Twilio created: {{ actions.<id>.sid }}, {{ actions.<id>.status }} "
     "(queued), to, from, …",
+    output_fields=(
+        OutputField("sid", "The call's id at Twilio (CA…)."),
+        OutputField("status", "The call's status, such as queued."),
+        OutputField("to", "The number called."),
+        OutputField("from", "The number it calls from."),
+    ),
     run=make_call,
 )
 
