@@ -2,10 +2,11 @@
 
 A 10-step flow of Custom API requests (GET /api/v2/users/{id} with an encoded id and a URL
 param) runs against a local stand-in of Auth0, through the engine: rendering, the run
-and step records in SQLite, redaction, the Management API client. The same 10 requests
-are then made directly with one httpx client. Both print per run and their ratio.
+and step records in SQLite (or PostgreSQL: a fresh database ``sluice_bench`` on
+127.0.0.1:5432), redaction, the Management API client. The same 10 requests are then made
+directly with one httpx client. Both print per run and their ratio.
 
-Run from the repository root:  .venv/bin/python -m benchmarks.engine [runs]
+Run from the repository root:  .venv/bin/python -m benchmarks.engine [runs] [sqlite|postgres]
 """
 
 import statistics
@@ -16,6 +17,7 @@ import time
 from benchmarks.django_setup import setup_django
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+DATABASE = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
 STEPS = 10
 
 
@@ -30,7 +32,7 @@ def timed(work, runs: int) -> list[float]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        setup_django(data_dir)
+        setup_django(data_dir, **_database())
         from tests.standins.auth0 import Auth0Standin
 
         standin = Auth0Standin()
@@ -40,6 +42,16 @@ def main() -> None:
         finally:
             standin.stop()
     report(engine_ms, direct_ms)
+
+
+def _database() -> dict[str, str]:
+    if DATABASE != "postgres":
+        return {}
+    from benchmarks.stack import DATABASE as NAME
+    from benchmarks.stack import PG_ADMIN, fresh_database
+
+    fresh_database()
+    return {"DATABASE_URL": f"{PG_ADMIN}/{NAME}"}
 
 
 def measure(standin) -> tuple[list[float], list[float]]:
@@ -131,13 +143,13 @@ def report(engine_ms: list[float], direct_ms: list[float]) -> None:
     engine, direct = statistics.median(engine_ms), statistics.median(direct_ms)
     print(
         f"{STEPS}-step flow of Custom API requests against a local Auth0 stand-in, "
-        f"{RUNS} runs, median per run:"
+        f"{RUNS} runs, {DATABASE} database, median per run:"
     )
     print(f"  through the engine   {engine:8.2f} ms  (p95 {_p95(engine_ms):.2f} ms)")
     print(f"  direct httpx         {direct:8.2f} ms  (p95 {_p95(direct_ms):.2f} ms)")
     print(f"  ratio                {engine / direct:8.2f}x")
     print(f"  per step overhead    {(engine - direct) / STEPS:8.2f} ms")
-    print(f"command: .venv/bin/python -m benchmarks.engine {RUNS}")
+    print(f"command: .venv/bin/python -m benchmarks.engine {RUNS} {DATABASE}")
 
 
 def _p95(values: list[float]) -> float:

@@ -47,7 +47,7 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
-def _fresh_database() -> None:
+def fresh_database() -> None:
     import psycopg
 
     with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as admin:
@@ -87,7 +87,7 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> "Stack":
-        _fresh_database()
+        fresh_database()
         _flush_redis()
         os.environ.clear()
         os.environ.update(self.env)

@@ -66,6 +66,15 @@ def check_production(app_configs=None, **kwargs):
                 id="sluice.W002",
             )
         )
+    if not settings.CHANNEL_LAYER_URL:
+        problems.append(
+            Warning(
+                "Production has no shared channel layer: run pages poll for progress, and API "
+                "callers that wait for a run's end are woken by polling the database.",
+                hint="Set SLUICE_CHANNEL_LAYER_URL to a Redis URL, e.g. redis://127.0.0.1:6379/1.",
+                id="sluice.W004",
+            )
+        )
     return problems
 
 

@@ -139,6 +139,14 @@ def test_production_warns_about_sqlite(tmp_path):
     assert "sluice.W001" in result.stderr + result.stdout
 
 
+def test_production_warns_without_a_shared_channel_layer(tmp_path):
+    without = manage("check", **production(tmp_path))
+    assert "sluice.W004" in without.stderr + without.stdout
+    layer = {"SLUICE_CHANNEL_LAYER_URL": "redis://127.0.0.1:6379/15"}
+    shared = manage("check", **production(tmp_path, **layer))
+    assert "sluice.W004" not in shared.stderr + shared.stdout
+
+
 def test_the_web_server_refuses_an_unsafe_production_start(tmp_path):
     variables = production(tmp_path, SLUICE_VAULT_KEYS=None)
     base = {
