@@ -15,7 +15,7 @@ SQLTransport.polling_interval = 0.1
 
 app = Celery("sluice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["flows_app"])
+app.autodiscover_tasks(["flows_app", "audit_app"])
 
 
 @worker_init.connect

@@ -1,9 +1,37 @@
 """Middleware of Sluice's own."""
 
+import re
+import uuid
+
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
+
+from sluice import logs
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_context(get_response):
+    """Give each request an id (a proxy's ``X-Request-ID`` when it is a plain token), name it
+    in every log line written while it is answered and in the answer's ``X-Request-ID``, and
+    keep the client's address for the audit log."""
+
+    def middleware(request):
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        id_token = logs.REQUEST_ID.set(request_id)
+        address_token = logs.CLIENT_ADDRESS.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            response = get_response(request)
+        finally:
+            logs.CLIENT_ADDRESS.reset(address_token)
+            logs.REQUEST_ID.reset(id_token)
+        response["X-Request-ID"] = request_id
+        return response
+
+    return middleware
 
 
 def htmx_sign_in_redirect(get_response):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app import interop, layouts
+from audit_app.records import COMMAND_LINE
+from flows_app import audit_trail, interop, layouts
 from flows_app.management.cli import find_flow
 from flows_app.models import Flow
 from flows_app.views.manage import IMPORT_LIMIT  # the same limit as imports in the browser
@@ -153,5 +154,6 @@ class Command(BaseCommand):
             raise CommandError(
                 "Nothing was imported:\n  " + "\n  ".join(str(p) for p in exc.problems)
             ) from None
+        audit_trail.imported(COMMAND_LINE, report, source="command line")
         for line in [*notes, *layouts.connection_notes(connections), *report.lines()]:
             self.stdout.write(line)
