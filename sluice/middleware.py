@@ -1,6 +1,8 @@
 """Middleware of Sluice's own."""
 
+import logging
 import re
+import time
 import uuid
 
 from django.conf import settings
@@ -11,20 +13,24 @@ from django_htmx.http import HttpResponseClientRedirect
 from sluice import logs
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+access_log = logging.getLogger("sluice.access")
 
 
 def request_context(get_response):
     """Give each request an id (a proxy's ``X-Request-ID`` when it is a plain token), name it
     in every log line written while it is answered and in the answer's ``X-Request-ID``, and
-    keep the client's address for the audit log."""
+    keep the client's address for the audit log. Each answer is logged on one access line
+    (the path without its query string, which may carry user data)."""
 
     def middleware(request):
+        started = time.monotonic()
         given = request.headers.get("X-Request-ID", "")
         request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         id_token = logs.REQUEST_ID.set(request_id)
         address_token = logs.CLIENT_ADDRESS.set(request.META.get("REMOTE_ADDR") or None)
         try:
             response = get_response(request)
+            _log_access(request, response.status_code, started)
         finally:
             logs.CLIENT_ADDRESS.reset(address_token)
             logs.REQUEST_ID.reset(id_token)
@@ -32,6 +38,19 @@ def request_context(get_response):
         return response
 
     return middleware
+
+
+def _log_access(request, status: int, started: float) -> None:
+    milliseconds = round((time.monotonic() - started) * 1000, 1)
+    path = request.path.encode("unicode_escape").decode("ascii")  # no forged lines
+    access_log.info(
+        "%s %s %s %sms",
+        request.method,
+        path,
+        status,
+        milliseconds,
+        extra={"method": request.method, "path": path, "status": status, "ms": milliseconds},
+    )
 
 
 def htmx_sign_in_redirect(get_response):

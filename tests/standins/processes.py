@@ -28,21 +28,31 @@ class Process:
     """A command that listens on ``port``: start() waits until it accepts connections,
     stop() until the port refuses them."""
 
-    def __init__(self, port: int, command: list[str], env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        port: int,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        output: Path | None = None,
+    ):
         self.port = port
         self.command = command
         self.env = env
+        self.output = output  # where its standard output and error go, if anywhere
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        sink = self.output.open("ab") if self.output else subprocess.DEVNULL
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
             env=self.env,
             start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT if self.output else subprocess.DEVNULL,
         )
+        if self.output:
+            sink.close()
         started = wait_until(lambda: accepts(self.port) or self.process.poll() is not None, 60)
         assert started and self.process.poll() is None, f"{self.command[0]} did not start"
 
@@ -70,9 +80,9 @@ def tcp_proxy(port: int, host: str, target: int) -> Process:
     )
 
 
-def web_server(port: int, **variables: str) -> Process:
+def web_server(port: int, output: Path | None = None, **variables: str) -> Process:
     """Sluice's Django application under daphne, with these variables over this process's."""
     env = {**os.environ, "SLUICE_LOG_LEVEL": "warning", **variables}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    return Process(port, [*command, "tests.web_asgi:application"], env)
+    command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
+    return Process(port, [*command, "tests.web_asgi:application"], env, output)

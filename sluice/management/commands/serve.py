@@ -43,6 +43,8 @@ class Command(BaseCommand):
                 python,
                 "-m",
                 "daphne",
+                "-v",  # Sluice logs each request itself (sluice.access), in its log format
+                "0",
                 "-b",
                 host,
                 "-p",
