@@ -123,17 +123,22 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 def may_scrape(request: HttpRequest) -> bool:
+    return scrape_allowed(
+        request.headers.get("Authorization", ""), request.META.get("REMOTE_ADDR", "")
+    )
+
+
+def scrape_allowed(authorization: str, address: str) -> bool:
     """A request with the scrape token; without a token, one from a listed address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
         expected = settings.METRICS_TOKEN
         return bool(
             expected
             and scheme.lower() == "bearer"
             and hmac.compare_digest(token.strip().encode(), expected.encode())
         )
-    return _listed(request.META.get("REMOTE_ADDR", ""))
+    return _listed(address)
 
 
 def _listed(address: str) -> bool:

@@ -180,9 +180,10 @@ def multiprocess_dir() -> str | None:
     return path if path and os.path.isdir(path) else None
 
 
-def scrape_registry() -> CollectorRegistry:
+def scrape_registry(*, with_state: bool = True) -> CollectorRegistry:
     """A registry of every process's counts (or this process's alone without multiprocess
-    mode) and of the state read now."""
+    mode) and, ``with_state``, of the runs and queue read now (the web server's /metrics;
+    a workers' machine leaves them to it)."""
     registry = CollectorRegistry(auto_describe=False)
     path = multiprocess_dir()
     if path:
@@ -190,7 +191,8 @@ def scrape_registry() -> CollectorRegistry:
     else:
         for metric in COUNTED:
             registry.register(metric)
-    registry.register(StateCollector())
+    if with_state:
+        registry.register(StateCollector())
     return registry
 
 

@@ -306,3 +306,32 @@ def test_counts_of_every_worker_process_add_up_at_one_scrape(
     assert len(smtp_standin.messages) == 6
     # More than one process counted: the numbers above are sums over processes.
     assert len(list(tmp_path.glob("counter_*.db"))) >= 2
+    # A machine of workers without a web server serves the same counts on its own port.
+    served = serve_metrics(tmp_path)
+    assert served.value("sluice_runs_finished_total", flow=good_id, status="succeeded") == 6
+    assert served.value("sluice_step_duration_seconds_count", **refused) == 2
+
+
+def serve_metrics(directory) -> Scrape:
+    import os
+    import sys
+
+    import httpx
+
+    from tests.standins.processes import Process
+    from tests.workers import free_port
+
+    port = free_port()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "SLUICE_METRICS_TOKEN": TOKEN}
+    command = [sys.executable, "manage.py", "serve_metrics", "--host", "127.0.0.1"]
+    server = Process(port, [*command, "--port", str(port)], env)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        refused = httpx.get(url, headers={"Authorization": "Bearer wrong"})
+        assert (refused.status_code, refused.content) == (401, b"")
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 200
+        return Scrape(answer.text)
+    finally:
+        server.stop()
