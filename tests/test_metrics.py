@@ -335,3 +335,26 @@ def serve_metrics(directory) -> Scrape:
         return Scrape(answer.text)
     finally:
         server.stop()
+
+
+def test_runs_from_the_command_line_are_counted(db, scraping):
+    import io
+
+    from django.core.management import call_command
+
+    flow = flow_of({"id": "noop", "type": "FLOW", "action": "DO_NOTHING", "params": {}})
+    before = scrape(scraping)
+    call_command("run_flow", str(flow.pk), "--draft", stdout=io.StringIO())
+    after = scrape(scraping)
+    started = {"flow": str(flow.pk), "trigger": "cli"}
+    finished = {"flow": str(flow.pk), "status": "succeeded"}
+    assert (
+        after.value("sluice_runs_started_total", **started)
+        - before.value("sluice_runs_started_total", **started)
+        == 1
+    )
+    assert (
+        after.value("sluice_runs_finished_total", **finished)
+        - before.value("sluice_runs_finished_total", **finished)
+        == 1
+    )
