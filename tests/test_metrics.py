@@ -358,3 +358,25 @@ def test_runs_from_the_command_line_are_counted(db, scraping):
         - before.value("sluice_runs_finished_total", **finished)
         == 1
     )
+
+
+def test_make_run_counts_into_an_emptied_directory(settings, tmp_path):
+    from sluice.management.commands.serve import fresh_metrics_dir
+
+    settings.METRICS_DIR, settings.DATA_DIR = "", tmp_path
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_4242.db").write_bytes(b"old counts")
+    assert fresh_metrics_dir() == tmp_path / "metrics"
+    assert list((tmp_path / "metrics").iterdir()) == []
+
+
+def test_metrics_without_a_shared_directory_are_warned_about(settings, tmp_path):
+    from sluice.checks import check_metrics
+
+    settings.METRICS_TOKEN, settings.METRICS_ALLOW_FROM = TOKEN, []
+    settings.METRICS_DIR = str(tmp_path / "missing")
+    assert [w.id for w in check_metrics()] == ["sluice.W004"]
+    settings.METRICS_DIR = str(tmp_path)
+    assert check_metrics() == []
+    settings.METRICS_TOKEN, settings.METRICS_DIR = "", ""
+    assert check_metrics() == []
