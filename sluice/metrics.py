@@ -25,8 +25,6 @@ RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800,
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 FINAL = ("succeeded", "failed", "cancelled")
 STEP_DONE = ("succeeded", "failed")
-KINDS = ("auth0", "twilio", "http")
-TOKEN_OUTCOMES = ("issued", "refused", "error")
 
 RUNS_STARTED = Counter(
     "sluice_runs_started", "Runs a worker began executing.", ["flow", "trigger"], registry=None
