@@ -51,6 +51,14 @@ def test_readyz_says_what_failed_without_naming_hosts(settings, unused_port):
     assert str(unused_port) not in text and "127.0.0.1" not in text and "redis" not in text
 
 
+def test_readyz_fails_when_the_embedded_brokers_file_cannot_be_opened(settings, tmp_path):
+    settings.CELERY_BROKER_URL = f"sqla+sqlite:///{tmp_path}/missing/broker.sqlite3"
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["error"] == "no answer"
+    assert str(tmp_path) not in response.content.decode()
+
+
 def test_readyz_reports_unapplied_migrations(settings):
     from django.core.management import call_command
 
