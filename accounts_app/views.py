@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from accounts_app.access import staff_required
 from accounts_app.forms import PersonForm, RoleForm
 from accounts_app.models import User
+from audit_app.records import record
 
 
 class LoginView(auth_views.LoginView):
@@ -20,8 +21,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
+        response = super().form_valid(form)
+        record(self.request.user, "person.password_changed", self.request.user)
         messages.success(self.request, "Your password was changed.")
-        return super().form_valid(form)
+        return response
 
 
 @sensitive_post_parameters("password")
@@ -31,6 +34,7 @@ def people(request):
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = form.save()
+        record(request.user, "person.added", person, {"role": person.role})
         messages.success(request, f"{person.email} can now sign in as {person.get_role_display()}.")
         return redirect("people")
     return render(
@@ -47,15 +51,25 @@ def people(request):
 @require_http_methods(["GET", "POST"])
 def person_edit(request, pk):
     person = get_object_or_404(User, pk=pk)
+    before = (person.role, person.is_active)
     form = RoleForm(request.POST or None, instance=person)
     if request.method == "POST" and form.is_valid():
         if person == request.user and not _keeps_own_admin(form):
             form.add_error(None, "You cannot remove your own admin role or sign-in.")
         else:
             form.save()
+            _record_changes(request.user, person, *before)
             messages.success(request, f"Saved {person.email}.")
             return redirect("people")
     return render(request, "accounts/person_edit.html", {"form": form, "person": person})
+
+
+def _record_changes(actor, person: User, role: str, active: bool) -> None:
+    if person.role != role:
+        record(actor, "person.role_changed", person, {"role": {"from": role, "to": person.role}})
+    if person.is_active != active:
+        verb = "person.sign_in_allowed" if person.is_active else "person.sign_in_stopped"
+        record(actor, verb, person)
 
 
 def _keeps_own_admin(form) -> bool:

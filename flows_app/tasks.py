@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from flows_app import events
 from flows_app.engine import WAKE_SLACK, Stop, execute
-from flows_app.models import Run
+from flows_app.models import Run, StepRun
+from sluice import logs, metrics
 
 log = logging.getLogger(__name__)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -51,15 +52,27 @@ def execute_run(run_id: int) -> None:
     if run.attempts >= settings.MAX_RUN_ATTEMPTS:
         fail_lost(run)
         return
-    with Heartbeat(run.pk):
+    if run.started_at is None:
+        metrics.run_started(run)
+    with logs.run_context(run.pk, run.flow_id), Heartbeat(run.pk):
         execute(
             run,
-            on_progress=events.run_changed,
+            on_progress=report,
             should_stop=stop_reason,
             step_timeout=settings.STEP_TIMEOUT,
         )
     if run.status == Run.Status.WAITING:
         wake_later(run)
+
+
+def report(run: Run, step: StepRun | None = None) -> None:
+    """Hear what the engine wrote: tell browsers, count it, and name the step in logs."""
+    events.run_changed(run, step)
+    if step is None:
+        metrics.run_ended(run)
+        return
+    logs.set_step(step.step_id if step.status == StepRun.Status.RUNNING else None)
+    metrics.step_ended(step)
 
 
 def claim(run_id: int) -> Run | None:
@@ -90,7 +103,8 @@ def fail_lost(run: Run) -> None:
     )
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
-    events.run_changed(run)
+    metrics.run_lost()
+    report(run)
 
 
 def stop_reason(run: Run) -> Stop | None:
@@ -182,6 +196,7 @@ def sweep_runs() -> dict[str, int]:
     )
     for run_id in lost + forgotten + due:
         enqueue(run_id)
+    metrics.swept(requeued=len(lost), timed_out=failed)
     if lost or forgotten or failed or due:
         log.info(
             "Sweep: %d lost run(s) requeued, %d queued run(s) re-sent, %d delay(s) ended, "

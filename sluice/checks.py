@@ -78,6 +78,26 @@ def check_production(app_configs=None, **kwargs):
     return problems
 
 
+@register()
+def check_metrics(app_configs=None, **kwargs):
+    """Warn when /metrics is on but the processes cannot add up their counts."""
+    import os
+
+    if not (settings.METRICS_TOKEN or settings.METRICS_ALLOW_FROM):
+        return []
+    if settings.METRICS_DIR and os.path.isdir(settings.METRICS_DIR):
+        return []
+    return [
+        Warning(
+            "/metrics is on, but PROMETHEUS_MULTIPROC_DIR is not an existing directory: "
+            "each process would report only its own counts.",
+            hint="Point PROMETHEUS_MULTIPROC_DIR at an empty directory, the same for the web "
+            "server and the workers of this machine, before starting them.",
+            id="sluice.W005",
+        )
+    ]
+
+
 STATIC_FILES_NOT_COLLECTED = "sluice.W003"
 
 

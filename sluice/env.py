@@ -96,3 +96,16 @@ def nameservers(name: str, environ=None) -> list[tuple[str, int]]:
             raise SettingError(f"{name}: {item!r} has no valid port.")
         found.append((address, int(port)))
     return found
+
+
+def networks(name: str, environ=None) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Read IP addresses or networks (``10.0.0.0/8``, ``::1``), comma-separated."""
+    found = []
+    for item in words(name, [], environ):
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingError(
+                f"{name}: {item!r} is not an IP address or network (such as 10.0.0.0/8)."
+            ) from None
+    return found

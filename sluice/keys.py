@@ -1,7 +1,10 @@
 """Keys that the embedded default makes for itself under the data directory."""
 
+import json
+import os
 import secrets
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -14,8 +17,18 @@ def _read_or_create(path: Path, make, what: str) -> str:
     value = make()
     path.touch(mode=0o600)
     path.write_text(value + "\n")
-    print(f"sluice: generated a new {what} in {path}; keep this file safe.", file=sys.stderr)
+    _say(f"generated a new {what} in {path}; keep this file safe.")
     return value
+
+
+def _say(message: str) -> None:
+    """Tell the operator, in the log format (logging is not set up yet: settings are read)."""
+    if os.environ.get("SLUICE_LOG_FORMAT", "").strip().lower() == "json":
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        entry = {"time": now, "level": "warning", "logger": "sluice.keys", "message": message}
+        print(json.dumps(entry), file=sys.stderr)
+    else:
+        print(f"sluice: {message}", file=sys.stderr)
 
 
 def embedded_secret_key(data_dir: Path) -> str:

@@ -1,12 +1,81 @@
 """Middleware of Sluice's own."""
 
+import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import sync_and_async_middleware
 from django_htmx.http import HttpResponseClientRedirect
+
+from sluice import logs
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+access_log = logging.getLogger("sluice.access")
+
+
+@sync_and_async_middleware
+def request_context(get_response):
+    """Give each request an id (a proxy's ``X-Request-ID`` when it is a plain token), name it
+    in every log line written while it is answered and in the answer's ``X-Request-ID``, and
+    keep the client's address for the audit log. Each answer is logged on one access line
+    (the path without its query string, which may carry user data). It runs async too: the
+    HTTP API's own handler (sluice.routing) has this middleware only."""
+
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request):
+            with _answering(request) as answered:
+                return answered(await get_response(request))
+
+        return async_middleware
+
+    def middleware(request):
+        with _answering(request) as answered:
+            return answered(get_response(request))
+
+    return middleware
+
+
+@contextmanager
+def _answering(request):
+    """Name the request in log lines while it is answered; yield what finishes its answer."""
+    started = time.monotonic()
+    given = request.headers.get("X-Request-ID", "")
+    request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    id_token = logs.REQUEST_ID.set(request_id)
+    address_token = logs.CLIENT_ADDRESS.set(request.META.get("REMOTE_ADDR") or None)
+
+    def answered(response):
+        _log_access(request, response.status_code, started)
+        response["X-Request-ID"] = request_id
+        return response
+
+    try:
+        yield answered
+    finally:
+        logs.CLIENT_ADDRESS.reset(address_token)
+        logs.REQUEST_ID.reset(id_token)
+
+
+def _log_access(request, status: int, started: float) -> None:
+    milliseconds = round((time.monotonic() - started) * 1000, 1)
+    path = request.path.encode("unicode_escape").decode("ascii")  # no forged lines
+    access_log.info(
+        "%s %s %s %sms",
+        request.method,
+        path,
+        status,
+        milliseconds,
+        extra={"method": request.method, "path": path, "status": status, "ms": milliseconds},
+    )
 
 
 def htmx_sign_in_redirect(get_response):

@@ -6,6 +6,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.urls import path
 
 from flows_app.consumers import RunEventsConsumer
+from sluice.middleware import request_context
 
 websocket_urlpatterns: list = [
     path("ws/runs/", RunEventsConsumer.as_asgi()),
@@ -20,7 +21,8 @@ class ApiHandler(ASGIHandler):
 
     API requests carry a flow token, never a session, a form or a page, so sessions, CSRF,
     messages, sign-in redirects and page headers have nothing to do there; the API views
-    check the host and the token and set their own headers. Django's own handler gives every
+    check the host and the token and set their own headers. Only ``request_context`` (the
+    request id and the access line) runs, async. Django's own handler gives every
     request a thread of its own for its synchronous work, which an async view waiting for a
     run would hold idle until it answers; here that work shares one thread per process (it
     is short: a token, an insert, a read), and a waiting request is only a coroutine.
@@ -36,7 +38,8 @@ class ApiHandler(ASGIHandler):
         self._template_response_middleware = []
         self._exception_middleware = []
         get_response = self._get_response_async if is_async else self._get_response  # type: ignore[attr-defined]
-        self._middleware_chain = convert_exception_to_response(get_response)
+        named = request_context(convert_exception_to_response(get_response))
+        self._middleware_chain = convert_exception_to_response(named)
 
 
 def http_application(site):

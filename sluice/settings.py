@@ -73,6 +73,15 @@ HTTP_MAX_RESPONSE_BYTES = env.integer(
 DNS_NAMESERVERS = env.nameservers("SLUICE_DNS_NAMESERVERS")
 DNS_TIMEOUT = env.integer("SLUICE_DNS_TIMEOUT", 5, 1, 60)
 
+# Operations: who may scrape /metrics (a bearer token, or these addresses; off when neither
+# is set), the log format, and how long the audit log keeps entries.
+METRICS_TOKEN = env.string("SLUICE_METRICS_TOKEN")
+METRICS_ALLOW_FROM = env.networks("SLUICE_METRICS_ALLOW_FROM")
+# prometheus-client reads this itself, before any metric is made; read here to check it.
+METRICS_DIR = env.string("PROMETHEUS_MULTIPROC_DIR")
+LOG_FORMAT = env.choice("SLUICE_LOG_FORMAT", "text", ("text", "json"))
+AUDIT_RETENTION_DAYS = env.integer("SLUICE_AUDIT_RETENTION_DAYS", 365, 0, 36500)
+
 ALLOWED_HOSTS = env.words(
     "SLUICE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 )
@@ -92,10 +101,12 @@ INSTALLED_APPS = [
     "accounts_app",
     "vault_app",
     "flows_app",
+    "audit_app",
     "sluice",
 ]
 
 MIDDLEWARE = [
+    "sluice.middleware.request_context",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sluice.middleware.private_pages",
@@ -156,6 +167,10 @@ def _database() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # A server that does not answer fails a request (or /readyz) in seconds, not minutes.
+        given: Any = database.get("OPTIONS") or {}
+        database["OPTIONS"] = {"connect_timeout": 5, **given}
     return database
 
 
@@ -244,15 +259,28 @@ CELERY_TASK_DEFAULT_QUEUE = env.string("SLUICE_QUEUE", "sluice")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "flows_app.tasks.sweep_runs", "schedule": max(5, STALE_RUN_AFTER / 2)},
     "prune-runs": {"task": "flows_app.tasks.prune_runs", "schedule": 6 * 3600},
+    "prune-audit": {"task": "audit_app.tasks.prune_audit", "schedule": 24 * 3600},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"forbidden_in_one_line": {"()": "sluice.log_filters.ForbiddenInOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "sluice.logs.JsonFormatter"},
+    },
+    "filters": {
+        "forbidden_in_one_line": {"()": "sluice.log_filters.ForbiddenInOneLine"},
+        "context": {"()": "sluice.logs.ContextFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": env.choice(

@@ -4,12 +4,13 @@ production pass, by the embedded poller otherwise)."""
 
 import asyncio
 import json
+import logging
 import threading
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.test import Client
 
@@ -234,18 +235,19 @@ def in_a_loop_of_its_own(scenario, *args):
 def server():
     """What daphne serves (sluice.asgi, without its start-up checks): HTTP through Django,
     the API through its own handler."""
-    return http_application(get_asgi_application())
+    return http_application(ASGIHandler())
 
 
 def scope_of(flow, token, wait: int) -> dict:
+    path = f"/api/flows/{flow.pk if flow else 0}/runs"
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": f"/api/flows/{flow.pk}/runs",
-        "raw_path": f"/api/flows/{flow.pk}/runs".encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [
@@ -295,3 +297,32 @@ async def wait_together(application, flow, token, callers) -> list[dict]:
         await asyncio.sleep(0.05)
     counted = threading.active_count() - before
     return list(await asyncio.gather(*calls))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_s_own_handler_names_each_request_and_logs_its_answer(caplog):
+    async def ask(application):
+        sent: list[dict] = []
+        asked = []
+
+        async def receive():
+            if asked:
+                await asyncio.Event().wait()  # the caller stays until answered
+            asked.append(True)
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {**scope_of(None, "", wait=0), "method": "GET", "path": "/api/runs/1"}
+        scope["headers"] = [(b"host", b"testserver"), (b"x-request-id", b"probe-1234-abcd")]
+        await application(scope, receive, send)
+        return sent[0]
+
+    application = server()
+    with caplog.at_level(logging.INFO, logger="sluice.access"):
+        start = in_a_loop_of_its_own(ask, application)
+    assert start["status"] == 401
+    assert (b"x-request-id", b"probe-1234-abcd") in [(k.lower(), v) for k, v in start["headers"]]
+    access = [r.getMessage().split()[:3] for r in caplog.records if r.name == "sluice.access"]
+    assert access == [["GET", "/api/runs/1", "401"]]

@@ -35,6 +35,7 @@ class Workers:
         }
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.processes: list[subprocess.Popen] = []
+        self.output: Path | None = None  # where the workers' output goes, if anywhere
 
     def start(self, count: int = 1, concurrency: int = 1) -> None:
         for _ in range(count):
@@ -57,16 +58,19 @@ class Workers:
                 "-Q",
                 self.queue,
             ]
+            sink = self.output.open("ab") if self.output else subprocess.DEVNULL
             self.processes.append(
                 subprocess.Popen(
                     command,
                     cwd=ROOT,
                     env=self.env,
                     start_new_session=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT if self.output else subprocess.DEVNULL,
                 )
             )
+            if self.output:
+                sink.close()
 
     def kill(self) -> None:
         """SIGKILL every worker process and its pool: no warm shutdown, no acknowledgement."""
@@ -88,6 +92,15 @@ class Workers:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.2) -> bool:

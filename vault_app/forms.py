@@ -251,7 +251,9 @@ class ConnectionForm(forms.Form):
         return {spec.name: self.cleaned_data.get(spec.name) for spec in self.kind.fields}
 
     def save(self) -> Connection:
+        """Save the connection; ``changed`` names the settings this changed (never values)."""
         connection = self.instance or Connection(kind=self.kind.key)
+        before = _settings_of(connection) if connection.pk else {}
         connection.name = self.cleaned_data["name"]
         connection.config = {
             spec.name: self.cleaned_data.get(spec.name)
@@ -262,7 +264,20 @@ class ConnectionForm(forms.Form):
             {name: self.cleaned_data.get(name) or "" for name in self.kind.secret_names}
         )
         connection.save()
+        after = _settings_of(connection)
+        names = {*before, *after}
+        self.changed = sorted(n for n in names if before.get(n) != after.get(n))
         return connection
+
+
+def _settings_of(connection: Connection) -> dict[str, Any]:
+    """Every setting of a connection, secrets decrypted, to compare before and after a save.
+    Secrets that no key opens compare as unknown, so replacing them counts as a change."""
+    try:
+        secrets: dict[str, Any] = connection.secrets()
+    except crypto.VaultKeyError:
+        secrets = dict.fromkeys(connection.secrets_set, object())
+    return {"name": connection.name, **connection.config, **secrets}
 
 
 class ProvidersForm(forms.Form):

@@ -10,9 +10,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_app.access import staff_required
+from audit_app.records import Target, record
 from vault_app.forms import ConnectionForm, ProvidersForm
 from vault_app.kinds import KINDS
-from vault_app.models import Connection, Provider, run_test, set_provider, test_connection
+from vault_app.models import (
+    Connection,
+    Provider,
+    provider,
+    run_test,
+    set_provider,
+    test_connection,
+)
 
 # The session key under which Save and test tells the connection's page what failed.
 _FAILED_TEST = "vault_failed_test"
@@ -46,7 +54,9 @@ def connection_create(request):
         return render(request, "vault/choose_kind.html", {"kinds": KINDS})
     form = ConnectionForm(kind, request.POST or None, person=request.user.pk)
     if request.method == "POST" and form.is_valid():
-        return _after_save(request, form, form.save())
+        connection = form.save()
+        record(request.user, "connection.created", connection, {"kind": kind.key})
+        return _after_save(request, form, connection)
     return _edit_page(request, form, kind)
 
 
@@ -59,7 +69,10 @@ def connection_edit(request, pk):
         connection.kind_spec, request.POST or None, instance=connection, person=request.user.pk
     )
     if request.method == "POST" and form.is_valid():
-        return _after_save(request, form, form.save())
+        connection = form.save()
+        if form.changed:
+            record(request.user, "connection.edited", connection, {"changed": form.changed})
+        return _after_save(request, form, connection)
     failed_test = request.method == "GET" and _failed_test_of(request, connection)
     if failed_test:
         form.show_test_failure(failed_test.field, connection.last_test_message)
@@ -81,11 +94,16 @@ def _after_save(request, form, connection):
         return redirect("vault:list")
     result = run_test(connection.kind_spec, form.credentials())
     connection.record_test(result)
+    _tested(request, connection, result.ok)
     if result.ok:
         messages.success(request, f"Saved {connection.name}. Test passed: {result.message}")
         return redirect("vault:list")
     request.session[_FAILED_TEST] = {"pk": connection.pk, "field": result.field or ""}
     return redirect(connection)
+
+
+def _tested(request, connection: Connection, ok: bool) -> None:
+    record(request.user, "connection.tested", connection, {"result": "passed" if ok else "failed"})
 
 
 class _FailedTest(NamedTuple):
@@ -106,7 +124,8 @@ def _failed_test_of(request, connection) -> _FailedTest | None:
 @require_POST
 def connection_test(request, pk):
     connection = get_object_or_404(Connection, pk=pk)
-    test_connection(connection)
+    result = test_connection(connection)
+    _tested(request, connection, result.ok)
     if request.htmx:
         return render(request, "vault/list.html#test-status", {"connection": connection})
     level = messages.SUCCESS if connection.last_test_ok else messages.ERROR
@@ -120,12 +139,14 @@ def connection_delete(request, pk):
     connection = get_object_or_404(Connection, pk=pk)
     flows = [use.flow.name for use in connection.uses.select_related("flow")]
     if request.method == "POST" and not flows:
+        target = Target(str(connection.pk), connection.name)
         try:
             with transaction.atomic():
                 connection.delete()
         except ProtectedError as exc:
             flows = sorted({str(getattr(obj, "flow", obj)) for obj in exc.protected_objects})
         else:
+            record(request.user, "connection.deleted", target, {"kind": connection.kind})
             messages.success(request, f"Deleted {connection.name}.")
             return redirect("vault:list")
     roles = Provider.objects.filter(connection=connection)
@@ -150,6 +171,16 @@ def providers(request):
         messages.error(request, "Choose an SMTP connection for email and a Twilio one for phone.")
         return redirect("vault:list")
     for purpose in (Provider.Purpose.EMAIL, Provider.Purpose.PHONE):
-        set_provider(purpose, form.cleaned_data[purpose])
+        chosen = form.cleaned_data[purpose]
+        before = provider(purpose)
+        set_provider(purpose, chosen)
+        if before != chosen:
+            _provider_chosen(request, purpose, before, chosen)
     messages.success(request, "Saved the providers.")
     return redirect("vault:list")
+
+
+def _provider_chosen(request, purpose: str, before, chosen) -> None:
+    label = Provider.Purpose(purpose).label
+    change = {"from": before.name if before else None, "to": chosen.name if chosen else None}
+    record(request.user, "provider.chosen", Target(purpose, label), {"connection": change})

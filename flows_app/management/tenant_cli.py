@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app import tenant
+from audit_app.records import COMMAND_LINE, record
+from flows_app import audit_trail, tenant
 from flows_app.interop import ImportFailed
 from flows_app.management.cli import find_flow
 from vault_app.crypto import VaultKeyError
@@ -129,6 +130,7 @@ def _pull(command: BaseCommand, connection: Connection, options: dict[str, Any])
             "Nothing was imported:\n  " + "\n  ".join(str(p) for p in failed.problems),
             returncode=PROBLEM,
         ) from None
+    audit_trail.imported(COMMAND_LINE, report, "flow.pulled", tenant=connection.name)
     for line in report.lines():
         command.stdout.write(line)
 
@@ -165,5 +167,7 @@ def _push(command: BaseCommand, connection: Connection, flow: Any, dry_run: bool
         command.stdout.write(plan.diff, ending="")
         return
     written = tenant.push(plan)
+    changes = {"tenant": connection.name, "auth0_id": flow.auth0_id, "created": plan.creates}
+    record(COMMAND_LINE, "flow.pushed", flow, changes)
     verb = "Created" if plan.creates else "Updated"
     command.stdout.write(f"{verb} {written.get('id', '?')} ({flow.name}) in the tenant.")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from accounts_app.access import editor_required
+from audit_app.records import record
 from flows_app import drafts, services
 from flows_app import preview as previews
 from flows_app.actions import ACTION_TYPES
@@ -431,6 +432,7 @@ def publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _publish_reply(request, flow, publish_problems=exc.problems)
     except services.NothingChanged as exc:
         return _publish_reply(request, flow, unchanged=exc.version)
+    record(request.user, "flow.published", flow, {"version": version.number})
     return _publish_reply(request, flow, published=version)
 
 
@@ -501,6 +503,7 @@ def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespo
     flow = _flow(pk)
     version = get_object_or_404(FlowVersion, flow=flow, number=number)
     services.edit_draft(flow, version.definition)
+    record(request.user, "flow.restored", flow, {"version": number})
     return _back(flow)
 
 

@@ -12,7 +12,8 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts_app.access import editor_required
-from flows_app import interop
+from audit_app.records import Target, record
+from flows_app import audit_trail, interop
 from flows_app.json_limits import TooDeep, loads
 from flows_app.models import Flow
 from flows_app.services import create_flow, duplicate_flow
@@ -128,6 +129,7 @@ def flow_create(request: HtmxHttpRequest) -> HttpResponse:
         owner=request.user,
         description=form.cleaned_data["description"],
     )
+    record(request.user, "flow.created", flow)
     messages.success(request, f"Created {flow.name}.")
     return _editor_or_page(flow)
 
@@ -158,6 +160,7 @@ def flow_import(request: HtmxHttpRequest) -> HttpResponse:
             context["missing"] = _missing(documents)
             context["form"] = _keep(form, documents)
         else:
+            audit_trail.imported(request.user, report, source="upload")
             for line in report.lines():
                 messages.success(request, line)
             if len(report.flows) == 1:
@@ -206,7 +209,9 @@ def flow_export(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @editor_required
 @require_POST
 def flow_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    copy = duplicate_flow(get_object_or_404(Flow, pk=pk), owner=request.user)
+    original = get_object_or_404(Flow, pk=pk)
+    copy = duplicate_flow(original, owner=request.user)
+    record(request.user, "flow.duplicated", copy, {"copy_of": f"{original.name} (#{original.pk})"})
     messages.success(request, f"Created {copy.name}.")
     return redirect("flow_detail", pk=copy.pk)
 
@@ -219,11 +224,23 @@ def flow_rename(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         request.POST or None, initial={"name": flow.name, "description": flow.description}
     )
     if request.method == "POST" and form.is_valid():
+        before = flow.name, flow.description
         flow.name, flow.description = form.cleaned_data["name"], form.cleaned_data["description"]
         flow.save(update_fields=["name", "description", "updated_at"])
+        _record_rename(request, flow, *before)
         messages.success(request, f"Saved {flow.name}.")
         return redirect("flow_detail", pk=flow.pk)
     return render(request, "flows/rename.html", {"flow": flow, "form": form})
+
+
+def _record_rename(request, flow: Flow, name: str, description: str) -> None:
+    changes: dict = {}
+    if flow.name != name:
+        changes["name"] = {"from": name, "to": flow.name}
+    if flow.description != description:
+        changes["description"] = "changed"
+    if changes:
+        record(request.user, "flow.renamed", flow, changes)
 
 
 @editor_required
@@ -232,7 +249,9 @@ def flow_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     flow = get_object_or_404(Flow, pk=pk)
     if request.method == "POST":
         name = flow.name
+        target = Target(str(flow.pk), name)
         flow.delete()
+        record(request.user, "flow.deleted", target)
         messages.success(request, f"Deleted {name} and its run history.")
         return redirect("flow_list")
     return render(request, "flows/delete.html", {"flow": flow, "runs": flow.runs.count()})

@@ -36,6 +36,7 @@ from flows_app.views.timeline import (
     time_left,
     timeline,
 )
+from sluice import metrics
 
 PAGE_SIZE = 50
 LIST_FIELDS = (
@@ -311,6 +312,7 @@ def run_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not cancel_run(run, user=request.user):
         messages.info(request, f"Run {run.pk} had already finished.")
     elif run.status == Run.Status.CANCELLED:
+        metrics.run_ended(run)
         messages.success(request, f"Cancelled run {run.pk} before it started.")
     else:
         messages.success(request, f"Cancelling run {run.pk}: it stops before its next step.")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts_app.access import staff_required
-from flows_app import tenant
+from flows_app import audit_trail, tenant
 from flows_app.interop import ImportFailed
 from flows_app.views.runs import HtmxHttpRequest
 from vault_app.crypto import VaultKeyError
@@ -86,6 +86,7 @@ def _import(request: HtmxHttpRequest) -> HttpResponse:
     except (tenant.TenantError, VaultKeyError, ValueError) as error:
         messages.error(request, _refusal(error))
         return _page(request, ChooseForm(initial={"connection": connection}), None, status=502)
+    audit_trail.imported(request.user, report, "flow.pulled", tenant=connection.name)
     for line in report.lines():
         messages.success(request, line)
     return redirect(f"{reverse('flow_pull')}?connection={connection.pk}")

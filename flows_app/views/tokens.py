@@ -9,6 +9,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from accounts_app.access import staff_required
+from audit_app.records import record
 from flows_app.api_auth import create_token, revoke_token
 from flows_app.models import Flow, FlowToken
 
@@ -35,7 +36,8 @@ def token_list(request, flow_id):
     form = TokenForm(request.POST or None)
     token = None
     if request.method == "POST" and form.is_valid():
-        _, token = create_token(flow, name=form.cleaned_data["name"], user=request.user)
+        created, token = create_token(flow, name=form.cleaned_data["name"], user=request.user)
+        record(request.user, "token.created", created, {"flow": f"{flow.name} (#{flow.pk})"})
         form = TokenForm()
     response = render(
         request,
@@ -55,14 +57,16 @@ def token_list(request, flow_id):
 @staff_required
 @require_http_methods(["GET", "POST"])
 def token_revoke(request, flow_id, token_id):
-    record = get_object_or_404(FlowToken.objects.select_related("flow"), pk=token_id, flow=flow_id)
+    token = get_object_or_404(FlowToken.objects.select_related("flow"), pk=token_id, flow=flow_id)
     if request.method == "GET":
-        return render(request, "flows/tokens.html", {"flow": record.flow, "revoking": record})
-    if revoke_token(record):
-        messages.success(request, f"Revoked {record.name}; clients using it now get 401.")
+        return render(request, "flows/tokens.html", {"flow": token.flow, "revoking": token})
+    if revoke_token(token):
+        flow = f"{token.flow.name} (#{token.flow_id})"
+        record(request.user, "token.revoked", token, {"flow": flow})
+        messages.success(request, f"Revoked {token.name}; clients using it now get 401.")
     else:
-        messages.info(request, f"{record.name} was already revoked.")
-    return redirect("flow_tokens", flow_id=record.flow_id)
+        messages.info(request, f"{token.name} was already revoked.")
+    return redirect("flow_tokens", flow_id=token.flow_id)
 
 
 urlpatterns = [

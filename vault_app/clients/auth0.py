@@ -45,6 +45,7 @@ import httpx
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from sluice import metrics
 from vault_app.clients.auth0_requests import (
     API_PREFIX,
     api_path,
@@ -223,6 +224,17 @@ class _Budget:
         return True
 
 
+def _counted(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send one request to the Management API and count its answer (or its absence)."""
+    try:
+        response = http.request(method, url, **kwargs)
+    except httpx.TransportError:
+        metrics.vendor_answered("auth0", None)
+        raise
+    metrics.vendor_answered("auth0", response.status_code)
+    return response
+
+
 class ManagementClient:
     """Call one Auth0 connection's Management API; see the module docstring for the rules.
 
@@ -318,6 +330,7 @@ class ManagementClient:
                         )
                     outcome = _error_from(outcome, self._secrets(token))
                 wait = self._retry_wait(outcome, method, budget)
+                metrics.vendor_retried("auth0")
                 logger.warning(
                     "Auth0 %s %s failed (%s); retry %d of %d in %.1f s.",
                     method,
@@ -343,7 +356,8 @@ class ManagementClient:
         token = None
         try:
             token = shared_token(self._key, lambda: self._new_token(http), stale)
-            response = http.request(
+            response = _counted(
+                http,
                 method,
                 self._base_url + path,
                 json=json,
@@ -364,6 +378,7 @@ class ManagementClient:
         return token, response
 
     def _new_token(self, http: httpx.Client) -> Held:
+        # kinds.auth0.request_token counts the token request and its answer.
         try:
             response = request_token(self._credentials, http)
         except httpx.TransportError as exc:

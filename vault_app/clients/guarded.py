@@ -32,6 +32,7 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from sluice import metrics
 from vault_app.kinds.base import tls_context
 
 MAX_REDIRECTS = 5
@@ -243,13 +244,17 @@ def _send(client: httpx.Client, request: httpx.Request, deadline: float, limit: 
         raise OutboundError(f"{request.url.host} did not answer within {limit:g} seconds.")
     try:
         request.extensions["timeout"] = httpx.Timeout(left).as_dict()
-        return client.send(request, stream=True, follow_redirects=False)
+        response = client.send(request, stream=True, follow_redirects=False)
     except httpx.TimeoutException:
+        metrics.vendor_answered("http", None)
         raise OutboundError(
             f"{request.url.host} did not answer within {limit:g} seconds."
         ) from None
     except httpx.TransportError as exc:
+        metrics.vendor_answered("http", None)
         raise OutboundError(_describe(exc, request.url.host)) from None
+    metrics.vendor_answered("http", response.status_code)
+    return response
 
 
 def _describe(exc: httpx.TransportError, host: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from sluice import metrics
 from vault_app.clients import guarded
 from vault_app.clients.token_cache import ConnectionGone, Held, now, shared_token
 from vault_app.kinds import http as kind
@@ -144,6 +145,7 @@ class ConnectionAuth:
         reply = guarded.fetch(request, sign=self.sign)
         if reply.status == 401 and self.setup == kind.OAUTH and self.token:
             self._stale = self.token
+            metrics.vendor_retried("http")
             reply = guarded.fetch(request, sign=self.sign)
         return reply
 

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 import httpx
 from django.core.exceptions import ValidationError
 
+from sluice import metrics
 from vault_app.clients.email import DeliveryError, connection_credentials, refuse_unencodable
 from vault_app.kinds.base import describe_transport_error, json_object, scrub
 from vault_app.kinds.twilio import api_base, client, twilio_error, validate_phone_number
@@ -140,17 +141,29 @@ def exchange(credentials: dict, resource: str, form: dict[str, str]) -> tuple[in
     """POST ``form`` to the account's ``resource``; return Twilio's status and JSON answer."""
     try:
         with client(credentials) as http:
-            response = http.post(resource, data=form)
+            response = counted_post(http, resource, form)
             wait = retry_wait(response)
             if wait is not None:
                 time.sleep(wait)
-                response = http.post(resource, data=form)
+                metrics.vendor_retried("twilio")
+                response = counted_post(http, resource, form)
     except httpx.TransportError as exc:
         raise DeliveryError(transport_failure(exc, credentials)) from None
     answer = json_object(response)
     if response.is_success and answer is not None:
         return response.status_code, answer
     raise failure(response, answer, credentials)
+
+
+def counted_post(http: httpx.Client, resource: str, form: dict[str, str]) -> httpx.Response:
+    """POST to Twilio and count its answer (or its absence)."""
+    try:
+        response = http.post(resource, data=form)
+    except httpx.TransportError:
+        metrics.vendor_answered("twilio", None)
+        raise
+    metrics.vendor_answered("twilio", response.status_code)
+    return response
 
 
 def retry_wait(response: httpx.Response) -> float | None:

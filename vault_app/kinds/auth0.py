@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 from django.core.exceptions import ValidationError
 
+from sluice import metrics
 from vault_app.kinds.base import (
     SECRET,
     ConnectionKind,
@@ -47,16 +48,25 @@ def validate_audience(value: str) -> str:
 
 def request_token(credentials: Mapping[str, Any], http: httpx.Client) -> httpx.Response:
     """Ask the tenant for a Management API token with the client-credentials grant."""
-    return http.post(
-        f"{base_url(credentials)}/oauth/token",
-        json={
-            "grant_type": "client_credentials",
-            "client_id": credentials["client_id"],
-            "client_secret": credentials["client_secret"],
-            "audience": audience(credentials),
-        },
-        headers={"Accept": "application/json"},
-    )
+    try:
+        response = http.post(
+            f"{base_url(credentials)}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": credentials["client_id"],
+                "client_secret": credentials["client_secret"],
+                "audience": audience(credentials),
+            },
+            headers={"Accept": "application/json"},
+        )
+    except httpx.TransportError:
+        metrics.vendor_answered("auth0", None)
+        metrics.token_requested("auth0", "error")
+        raise
+    metrics.vendor_answered("auth0", response.status_code)
+    issued = response.status_code == 200 and bool((json_object(response) or {}).get("access_token"))
+    metrics.token_requested("auth0", "issued" if issued else "refused")
+    return response
 
 
 def auth0_error(response: httpx.Response) -> str:

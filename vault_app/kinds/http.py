@@ -15,6 +15,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from sluice import metrics
 from vault_app.clients import guarded
 from vault_app.kinds.base import (
     CHOICE,
@@ -111,7 +112,13 @@ def request_token(credentials: Mapping[str, Any]) -> guarded.Reply:
         data=token_form(credentials),
         headers={"Accept": "application/json"},
     )
-    return guarded.fetch(request, timeout=settings.OUTBOUND_TIMEOUT, follow_redirects=False)
+    try:
+        reply = guarded.fetch(request, timeout=settings.OUTBOUND_TIMEOUT, follow_redirects=False)
+    except guarded.OutboundError:
+        metrics.token_requested("http", "error")
+        raise
+    metrics.token_requested("http", "issued" if access_token(reply) else "refused")
+    return reply
 
 
 def token_error(reply: guarded.Reply) -> str:

@@ -5,6 +5,7 @@ from django.core.validators import validate_email
 from django.forms import ValidationError
 
 from accounts_app.models import Role, User
+from audit_app.records import COMMAND_LINE, record
 
 
 class Command(BaseCommand):
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         password = _read_password(password_file) if password_file else None
         generated = password is None
         password = password or secrets.token_urlsafe(12)
-        User.objects.create_user(email, password, role=role, name=name)
+        person = User.objects.create_user(email, password, role=role, name=name)
+        record(COMMAND_LINE, "person.added", person, {"role": role})
         self.stdout.write(f"Created {email} as {Role(role).label}.")
         if generated:
             self.stdout.write(f"Password: {password}")

@@ -3,6 +3,7 @@ import secrets
 from django.core.management.base import BaseCommand
 
 from accounts_app.models import Role, User
+from audit_app.records import COMMAND_LINE, record
 from sluice import env
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         password = env.string("SLUICE_ADMIN_PASSWORD")
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        User.objects.create_superuser(email, password, name="Admin")
+        admin = User.objects.create_superuser(email, password, name="Admin")
+        record(COMMAND_LINE, "person.added", admin, {"role": Role.ADMIN})
         shown = password if generated else "(from SLUICE_ADMIN_PASSWORD)"
         self.stdout.write(f"Created the first admin. Sign in as {email} with password {shown}")

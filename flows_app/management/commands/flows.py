@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows_app import interop, layouts
+from audit_app.records import COMMAND_LINE
+from flows_app import audit_trail, interop, layouts
 from flows_app.management.cli import find_flow
 from flows_app.models import Flow
 
@@ -195,5 +196,6 @@ class Command(BaseCommand):
             if problems == [interop.too_large(limit)]:
                 problems[0] += " Pass --max-size with more MB to import them anyway."
             raise CommandError("Nothing was imported:\n  " + "\n  ".join(problems)) from None
+        audit_trail.imported(COMMAND_LINE, report, source="command line")
         for line in [*notes, *layouts.connection_notes(connections), *report.lines()]:
             self.stdout.write(line)

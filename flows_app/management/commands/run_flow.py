@@ -9,6 +9,7 @@ from flows_app.management.cli import find_flow, read_json
 from flows_app.models import Run, StepRun
 from flows_app.services import InvalidFlow, create_run
 from flows_app.tasks import Heartbeat, stop_reason
+from sluice import logs, metrics
 
 
 class Command(BaseCommand):
@@ -37,7 +38,8 @@ class Command(BaseCommand):
             ) from None
         what = f"version {run.version.number}" if run.version else "the draft"
         self.stdout.write(f"Run {run.pk} of {target.name} ({what})")
-        with Heartbeat(run.pk):
+        metrics.run_started(run)
+        with logs.run_context(run.pk, target.pk), Heartbeat(run.pk):
             execute(
                 run,
                 on_progress=self._report,
@@ -49,7 +51,12 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _report(self, run: Run, step: StepRun | None) -> None:
-        if step is None or step.status == StepRun.Status.RUNNING:
+        if step is None:
+            metrics.run_ended(run)
+            return
+        logs.set_step(step.step_id if step.status == StepRun.Status.RUNNING else None)
+        metrics.step_ended(step)
+        if step.status == StepRun.Status.RUNNING:
             return
         self.stdout.write(f"  {step.step_id:<24} {step.status:<9} {step.duration_ms or 0:>6} ms")
         for warning in step.warnings:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -34,6 +35,7 @@ class Command(BaseCommand):
     def handle(self, host, port, concurrency, no_worker, **options):
         if static_files.collect_if_needed():
             self.stdout.write(f"Collected the static files into {settings.STATIC_ROOT}.")
+        metrics_dir = fresh_metrics_dir()
         self.check()
         python = sys.executable
         commands = {
@@ -41,6 +43,8 @@ class Command(BaseCommand):
                 python,
                 "-m",
                 "daphne",
+                "-v",  # Sluice logs each request itself (sluice.access), in its log format
+                "0",
                 "-b",
                 host,
                 "-p",
@@ -64,8 +68,10 @@ class Command(BaseCommand):
                 "--concurrency",
                 str(concurrency),
             ]
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         children = {
-            name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()
+            name: subprocess.Popen(cmd, start_new_session=True, env=environment)
+            for name, cmd in commands.items()
         }
         self.stdout.write(
             f"Sluice is running on http://{host}:{port}/ "
@@ -80,6 +86,17 @@ class Command(BaseCommand):
         _terminate(children)
         self.stdout.write("Sluice stopped.")
         sys.exit(code)
+
+
+def fresh_metrics_dir() -> Path:
+    """The directory the web server and worker count their metrics in, emptied: counts of
+    processes from an earlier start would otherwise be added to the new ones."""
+    path = Path(settings.METRICS_DIR or settings.DATA_DIR / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
+    settings.METRICS_DIR = str(path)  # for the system check that follows
+    return path
 
 
 class _Stop:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from audit_app import records
 from vault_app.crypto import VaultKeyError, reseal
 from vault_app.models import Connection, ManagementToken
 
@@ -25,6 +26,9 @@ class Command(BaseCommand):
             # Cached Management API tokens are sealed too; they are cheap to fetch again.
             ManagementToken.objects.all().delete()
             outputs = _reseal_masked_outputs()
+            changes = {"connections": touched, "masked_outputs": outputs, "unreadable": failed}
+            vault = records.Target(label="Vault keys")
+            records.record(records.COMMAND_LINE, "vault.keys_rotated", vault, changes)
         self.stdout.write(f"Re-encrypted the secrets of {touched} connection(s).")
         if outputs:
             self.stdout.write(f"Re-encrypted {outputs} masked step output(s) of runs.")

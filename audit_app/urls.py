@@ -1,0 +1,3 @@
+from audit_app.views import urlpatterns
+
+__all__ = ["urlpatterns"]
