@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "accounts_app",
     "vault_app",
     "flows_app",
+    "outbox_app",
     "sluice",
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("accounts_app.urls")),
     path("", include("flows_app.urls")),
     path("vault/", include("vault_app.urls")),
+    path("", include("outbox_app.urls")),
     path("admin/", admin.site.urls),
 ]
