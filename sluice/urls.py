@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("flows_app.urls")),
     path("vault/", include("vault_app.urls")),
     path("", include("outbox_app.urls")),
+    path("sandbox/", include("sandbox_app.urls")),
     path("admin/", admin.site.urls),
 ]

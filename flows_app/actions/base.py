@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from vault_app.kinds import kinds_for
 from vault_app.models import Connection, provider
 
 # Input kinds: how the editor shows an input, how it is validated and how it renders.
@@ -111,7 +112,7 @@ class StepContext:
 
     def connection(self, connection_id: Any, kind: str) -> Connection:
         try:
-            connection = Connection.objects.get(pk=int(connection_id), kind=kind)
+            connection = Connection.objects.get(pk=int(connection_id), kind__in=kinds_for(kind))
         except (Connection.DoesNotExist, TypeError, ValueError):
             raise StepFailed(
                 f"The {kind} connection this step uses ({connection_id}) does not exist."

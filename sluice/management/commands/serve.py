@@ -64,8 +64,10 @@ class Command(BaseCommand):
                 "--concurrency",
                 str(concurrency),
             ]
+        environ = _children_environ(host, port)
         children = {
-            name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()
+            name: subprocess.Popen(cmd, start_new_session=True, env=environ)
+            for name, cmd in commands.items()
         }
         self.stdout.write(
             f"Sluice is running on http://{host}:{port}/ "
@@ -80,6 +82,16 @@ class Command(BaseCommand):
         _terminate(children)
         self.stdout.write("Sluice stopped.")
         sys.exit(code)
+
+
+def _children_environ(host: str, port: int) -> dict[str, str]:
+    """The environment of the web server and worker: in the embedded default, workers reach
+    sandbox tenants at the address served here unless SLUICE_PUBLIC_URL says otherwise."""
+    environ = dict(os.environ)
+    chosen = "SLUICE_PUBLIC_URL" in environ or "SLUICE_PUBLIC_URL_FILE" in environ
+    if not settings.PRODUCTION and not chosen:
+        environ["SLUICE_PUBLIC_URL"] = env.local_origin(host, port)
+    return environ
 
 
 class _Stop:
