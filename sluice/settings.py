@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "flows_app",
     "outbox_app",
     "sandbox_app",
+    "sample_app",
     "sluice",
 ]
 

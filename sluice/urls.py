@@ -12,5 +12,6 @@ urlpatterns = [
     path("vault/", include("vault_app.urls")),
     path("", include("outbox_app.urls")),
     path("sandbox/", include("sandbox_app.urls")),
+    path("", include("sample_app.urls")),
     path("admin/", admin.site.urls),
 ]
