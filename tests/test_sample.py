@@ -15,6 +15,12 @@ from tests.flow_helpers import connection
 from vault_app.models import Connection, provider, set_provider
 
 
+@pytest.fixture(autouse=True)
+def _embedded(settings):
+    """The sample belongs to the embedded default, whichever pass runs these tests."""
+    settings.PRODUCTION = False
+
+
 def test_the_first_start_makes_a_published_sample_that_needs_nothing_else(admin_user, capsys):
     call_command("first_start")
 
