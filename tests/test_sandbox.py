@@ -80,6 +80,11 @@ def test_a_token_is_a_json_web_token_like_auth0s(sandbox):
     assert claims["sub"] == f"{contract.client_id('acme')}@clients"
     assert claims["gty"] == "client-credentials"
     assert claims["exp"] - claims["iat"] == 86400
+    refused = api("POST", "users", answer["access_token"], json=ADA)
+    assert refused.json() == auth0_error(
+        403, "Insufficient scope, expected any of: create:users", "insufficient_scope"
+    )
+    assert not SandboxUser.objects.exists()
 
 
 def test_a_form_body_or_basic_auth_also_gets_a_token(sandbox):
