@@ -48,6 +48,7 @@ from flows_app.definition import (
 from flows_app.json_limits import TooDeep, depth_exceeds, has_nul, loads
 from flows_app.models import Flow
 from flows_app.services import InvalidFlow, create_flow, problems_of
+from vault_app.kinds import family
 from vault_app.models import Connection
 
 AUTH0 = "auth0"
@@ -446,7 +447,7 @@ def _connection_ref(step: dict, tenant: dict[str, tuple[str, str]]) -> tuple[str
 
 def _vault_by_name() -> dict[tuple[str, str], int]:
     return {
-        (name.lower(), kind): pk
+        (name.lower(), family(kind)): pk
         for pk, name, kind in Connection.objects.values_list("pk", "name", "kind")
     }
 

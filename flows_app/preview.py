@@ -29,12 +29,8 @@ from flows_app.definition import action_of, all_steps, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.latest_run import Known, known_before
 from flows_app.models import Flow
+from vault_app.clients.sms import sms_segments
 
-GSM_7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_7_EXTENDED = set("^{}\\[~]|€\f")
 VALUE_LIMIT = 120  # characters of an operand shown in a condition's preview
 
 
@@ -368,15 +364,3 @@ def _add_sms_counts(action: ActionType, result: StepPreview) -> None:
     message = result.inputs.get("message")
     if action.action == "SEND_SMS" and message and not message.error:
         message.sms = sms_segments(message.text)
-
-
-def sms_segments(text: str) -> dict[str, Any]:
-    """How a text message is sent: its encoding, length in characters and segment count."""
-    if all(ch in GSM_7 or ch in GSM_7_EXTENDED for ch in text):
-        length = sum(2 if ch in GSM_7_EXTENDED else 1 for ch in text)
-        single, multi, encoding = 160, 153, "GSM-7"
-    else:
-        length = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
-        single, multi, encoding = 70, 67, "UCS-2"
-    segments = 1 if length <= single else -(-length // multi)
-    return {"length": length, "segments": segments, "encoding": encoding}

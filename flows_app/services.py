@@ -16,6 +16,7 @@ from flows_app.definition import (
     validate,
 )
 from flows_app.models import ConnectionUse, Flow, FlowVersion, Run, StepRun
+from vault_app.kinds import family
 from vault_app.models import Connection, Provider
 
 
@@ -36,7 +37,8 @@ class NothingChanged(Exception):
 
 
 def connection_kinds() -> dict[int, str]:
-    return dict(Connection.objects.values_list("pk", "kind"))
+    """Each vault connection's kind as steps know it (a sandbox tenant is an Auth0 one)."""
+    return {pk: family(kind) for pk, kind in Connection.objects.values_list("pk", "kind")}
 
 
 def problems_of(definition: Any) -> list[Problem]:

@@ -8,6 +8,7 @@ file whose contents (without the trailing newline) are the value.
 import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -109,3 +110,37 @@ def networks(name: str, environ=None) -> list[ipaddress.IPv4Network | ipaddress.
                 f"{name}: {item!r} is not an IP address or network (such as 10.0.0.0/8)."
             ) from None
     return found
+
+
+def origin(name: str, default: str, environ=None) -> str:
+    """Read an http(s) origin such as ``https://sluice.example.com`` or ``http://127.0.0.1:8000``:
+    a scheme and a host, perhaps a port, nothing else. Returned without a trailing slash."""
+    value = string(name, default, environ)
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise SettingError(
+            f"{name} must be an http(s) address with no path, such as "
+            f"https://sluice.example.com or http://127.0.0.1:8000, got {value!r}."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def local_origin(host: str, port: int) -> str:
+    """How this machine reaches a server listening on ``host``: a wildcard is loopback."""
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{host}:{port}"

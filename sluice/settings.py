@@ -87,6 +87,13 @@ ALLOWED_HOSTS = env.words(
 )
 CSRF_TRUSTED_ORIGINS = env.words("SLUICE_CSRF_TRUSTED_ORIGINS", [])
 
+
+# Where workers reach this Sluice's own web server: sandbox tenants are served under it.
+_SERVED_AT = env.local_origin(
+    env.string("SLUICE_HOST", "127.0.0.1"), env.integer("SLUICE_PORT", 8000, 1, 65535)
+)
+PUBLIC_URL = env.origin("SLUICE_PUBLIC_URL", "" if PRODUCTION else _SERVED_AT)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -102,6 +109,9 @@ INSTALLED_APPS = [
     "vault_app",
     "flows_app",
     "audit_app",
+    "outbox_app",
+    "sandbox_app",
+    "sample_app",
     "sluice",
 ]
 

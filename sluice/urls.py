@@ -16,5 +16,8 @@ urlpatterns = [
     path("", include("accounts_app.urls")),
     path("", include("flows_app.urls")),
     path("vault/", include("vault_app.urls")),
+    path("", include("outbox_app.urls")),
+    path("sandbox/", include("sandbox_app.urls")),
+    path("", include("sample_app.urls")),
     path("admin/", admin.site.urls),
 ]

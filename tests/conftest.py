@@ -4,7 +4,7 @@ from django.test import Client, override_settings
 
 from accounts_app.models import Role, User
 
-pytest_plugins = ["tests.standins.fixtures", "tests.browser"]
+pytest_plugins = ["tests.standins.fixtures", "tests.browser", "tests.sluice_server"]
 PASSWORD = "correct horse battery staple"
 
 

@@ -1,4 +1,8 @@
-"""The Management API client against the Auth0 stand-in: tokens, paths, retries and errors."""
+"""The Management API client against the Auth0 stand-in: tokens, paths, retries and errors.
+
+The tests of what a tenant answers (users, their errors, rate limits) also run against
+Sluice's own sandbox tenant, served over HTTP by daphne (``served``): the two must agree.
+"""
 
 import logging
 import os
@@ -6,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -14,11 +20,13 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from sandbox_app.models import SandboxTenant
 from tests.standins.auth0 import Reply
 from vault_app import crypto
 from vault_app.clients import auth0 as client_module
 from vault_app.clients import token_cache
 from vault_app.clients.auth0 import ManagementApiError, ManagementClient, api_path
+from vault_app.kinds.base import outbound_http
 from vault_app.models import Connection, ManagementToken
 
 ORGANIZATIONS = "/api/v2/organizations"
@@ -76,6 +84,58 @@ def client(tenant, waits) -> ManagementClient:
     return make_client(tenant, waits)
 
 
+@dataclass
+class Served:
+    """A tenant the client talks to, and every answer it got (with its request)."""
+
+    name: str
+    connection: Connection
+    rate_limit: int
+    http: httpx.Client
+    exchanges: list[httpx.Response]
+    make_busy: Callable[[int], None]  # answer more than N API requests a second with 429
+
+    def client(self, waits=None) -> ManagementClient:
+        return make_client(self.connection, waits, http=self.http)
+
+    def api(self) -> list[httpx.Request]:
+        return [r.request for r in self.exchanges if "/api/v2/" in r.request.url.path]
+
+    def token_requests(self) -> int:
+        return sum(r.request.url.path.endswith("/oauth/token") for r in self.exchanges)
+
+
+@pytest.fixture(params=["stand-in", "sandbox"])
+def served(request) -> Served:
+    """The Auth0 stand-in, then Sluice's sandbox tenant: each test runs against both."""
+    exchanges: list[httpx.Response] = []
+    http = outbound_http(event_hooks={"response": [exchanges.append]})
+    request.addfinalizer(http.close)
+    if request.param == "stand-in":
+        request.getfixturevalue("db")
+        standin = request.getfixturevalue("auth0_standin")
+
+        def busy_standin(limit):
+            standin.rate_limit, standin.enforce_rate_limit = limit, True
+
+        connection = make_connection(standin)
+        return Served("stand-in", connection, standin.rate_limit, http, exchanges, busy_standin)
+    # Committed, where the sandbox (another process) reads it.
+    request.applymarker(pytest.mark.django_db(transaction=True))
+    tenant = request.getfixturevalue("sandbox")
+
+    def busy_sandbox(limit):
+        SandboxTenant.objects.filter(pk=tenant.pk).update(rate_limit=limit)
+
+    connection = request.getfixturevalue("sandbox_connection")
+    return Served("sandbox", connection, tenant.rate_limit, http, exchanges, busy_sandbox)
+
+
+@pytest.fixture
+def served_client(served, waits) -> ManagementClient:
+    return served.client(waits)
+
+
 def new_user(client, email="ada@example.com", **extra):
     body = {
         "connection": "Username-Password-Authentication",
@@ -89,17 +149,17 @@ def new_user(client, email="ada@example.com", **extra):
 # One token, shared ---------------------------------------------------------------------------
 
 
-def test_many_calls_from_many_clients_cost_one_token(tenant, auth0_standin):
-    user = new_user(make_client(tenant))
+def test_many_calls_from_many_clients_cost_one_token(served):
+    user = new_user(served.client())
 
     for _ in range(3):
-        with make_client(tenant) as client:
+        with served.client() as client:
             for _ in range(10):
                 assert client.get_user(user["user_id"]).status == 200
 
-    assert token_requests(auth0_standin) == 1
-    assert len({r.bearer for r in api_requests(auth0_standin)}) == 1
-    assert len(api_requests(auth0_standin)) == 31
+    assert served.token_requests() == 1
+    assert len({r.headers["authorization"] for r in served.api()}) == 1
+    assert len(served.api()) == 31
 
 
 def test_the_token_is_shared_through_the_database_sealed(client, tenant, auth0_standin):
@@ -307,8 +367,8 @@ def test_a_missing_scope_is_auth0s_403(auth0_standin, db):
 # Users -------------------------------------------------------------------------------------
 
 
-def test_it_creates_a_user_and_auth0_answers_with_it(client, auth0_standin):
-    response = client.create_user(
+def test_it_creates_a_user_and_auth0_answers_with_it(served, served_client):
+    response = served_client.create_user(
         {
             "connection": "Username-Password-Authentication",
             "email": "ada@example.com",
@@ -324,16 +384,17 @@ def test_it_creates_a_user_and_auth0_answers_with_it(client, auth0_standin):
     assert user["user_metadata"] == {"lang": "en"}
     assert user["created_at"].endswith("Z")
     assert "password" not in user
-    assert response.headers["x-ratelimit-limit"] == str(auth0_standin.rate_limit)
-    [request] = auth0_standin.requests_to("/api/v2/users", "POST")
-    assert request.header("content-type") == "application/json"
+    assert user["identities"][0]["connection"] == "Username-Password-Authentication"
+    assert response.headers["x-ratelimit-limit"] == str(served.rate_limit)
+    [request] = served.api()
+    assert (request.method, request.headers["content-type"]) == ("POST", "application/json")
 
 
-def test_a_duplicate_email_is_auth0s_409(client):
-    new_user(client, "ada@example.com")
+def test_a_duplicate_email_is_auth0s_409(served_client):
+    new_user(served_client, "ada@example.com")
 
     with pytest.raises(ManagementApiError) as failed:
-        new_user(client, "ADA@example.com")
+        new_user(served_client, "ADA@example.com")
 
     assert failed.value.status == 409
     assert str(failed.value) == "409 Conflict: The user already exists. (auth0_idp_error)"
@@ -354,9 +415,9 @@ def test_a_duplicate_email_is_auth0s_409(client):
         ({"connection": "Username-Password-Authentication", "shoe_size": 44}, "shoe_size"),
     ],
 )
-def test_a_bad_create_body_is_auth0s_invalid_body(client, body, message):
+def test_a_bad_create_body_is_auth0s_invalid_body(served_client, body, message):
     with pytest.raises(ManagementApiError) as failed:
-        client.create_user(body)
+        served_client.create_user(body)
 
     assert failed.value.status == 400
     assert failed.value.body["errorCode"] == "invalid_body"
@@ -364,9 +425,9 @@ def test_a_bad_create_body_is_auth0s_invalid_body(client, body, message):
     assert str(failed.value).startswith("400 Bad Request: Payload validation error")
 
 
-def test_a_missing_user_is_auth0s_404_with_its_body_and_headers(client):
+def test_a_missing_user_is_auth0s_404_with_its_body_and_headers(served_client):
     with pytest.raises(ManagementApiError) as failed:
-        client.get_user("auth0|000000000000000000000000")
+        served_client.get_user("auth0|000000000000000000000000")
 
     error = failed.value
     assert str(error) == "404 Not Found: The user does not exist. (inexistent_user)"
@@ -380,7 +441,8 @@ def test_a_missing_user_is_auth0s_404_with_its_body_and_headers(client):
     assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"} <= set(error.headers)
 
 
-def test_update_merges_metadata_and_null_removes_a_key(client):
+def test_update_merges_metadata_and_null_removes_a_key(served_client):
+    client = served_client
     user = new_user(
         client, user_metadata={"lang": "en", "theme": "dark"}, app_metadata={"plan": "free"}
     )
@@ -407,27 +469,29 @@ def test_update_merges_metadata_and_null_removes_a_key(client):
         ("x?y#z&w=1%", "x%3Fy%23z%26w%3D1%25"),
     ],
 )
-def test_user_ids_are_url_encoded_in_the_path(client, auth0_standin, user_id, encoded):
-    with pytest.raises(ManagementApiError):
-        client.get_user(user_id)
+def test_user_ids_are_url_encoded_in_the_path(served, served_client, user_id, encoded):
+    with pytest.raises(ManagementApiError) as failed:
+        served_client.get_user(user_id)
 
-    [request] = api_requests(auth0_standin)
-    assert request.path == f"/api/v2/users/{encoded}"
-    assert request.reply.body["errorCode"] == "inexistent_user"
+    [request] = served.api()
+    assert request.url.raw_path.decode().endswith(f"/api/v2/users/{encoded}")
+    assert failed.value.body["errorCode"] == "inexistent_user"
 
 
-def test_an_encoded_user_id_reaches_its_user(client):
-    user = new_user(client)
+@pytest.mark.parametrize("local_id", ["64b0c5e2f1a2b3c4d5e6f7a8", "jane doe", "a/b", "josé|x"])
+def test_an_encoded_user_id_reaches_its_user(served_client, local_id):
+    user = new_user(served_client, user_id=local_id)
 
-    assert client.get_user(user["user_id"]).body["email"] == "ada@example.com"
+    assert user["user_id"] == f"auth0|{local_id}"
+    assert served_client.get_user(user["user_id"]).body["email"] == "ada@example.com"
 
 
 @pytest.mark.parametrize("user_id", ["", "  ", ".", "..", "../oauth/token", "a/../b", "x\ny", None])
-def test_a_user_id_that_would_change_the_path_is_refused(client, auth0_standin, user_id):
+def test_a_user_id_that_would_change_the_path_is_refused(served, served_client, user_id):
     with pytest.raises(ValueError, match="user ID"):
-        client.get_user(user_id)
+        served_client.get_user(user_id)
 
-    assert auth0_standin.requests == []
+    assert served.exchanges == []
 
 
 def test_a_body_that_is_not_an_object_is_refused(client, auth0_standin):
@@ -452,7 +516,8 @@ def test_a_custom_request_creates_lists_and_deletes(client, auth0_standin):
     assert auth0_standin.organizations == {}
 
 
-def test_users_can_be_searched_with_fields_picked(client):
+def test_users_can_be_searched_with_fields_picked(served_client):
+    client = served_client
     ada = new_user(client, "ada@example.com")
     new_user(client, "bob@example.com")
 
@@ -714,15 +779,19 @@ def test_the_waiting_budget_counts_every_wait(client, auth0_standin, waits):
     assert len(api_requests(auth0_standin)) == 3
 
 
-def test_a_busy_tenant_is_waited_for_in_real_time(client, auth0_standin):
-    client.sleep = time.sleep
-    auth0_standin.rate_limit = 3
-    auth0_standin.enforce_rate_limit = True
+def test_a_busy_tenant_is_waited_for_in_real_time(served, served_client):
+    served_client.sleep = time.sleep
+    served.make_busy(1)  # a second request within the same second is refused
 
-    statuses = [client.request("GET", ORGANIZATIONS).status for _ in range(5)]
+    statuses = [served_client.request("GET", "/api/v2/users").status for _ in range(4)]
 
-    assert statuses == [200] * 5
-    assert 429 in [r.reply.status for r in api_requests(auth0_standin)]
+    assert statuses == [200] * 4
+    refused = [r for r in served.exchanges if r.status_code == 429]
+    assert refused
+    assert refused[0].headers["x-ratelimit-limit"] == "1"
+    assert refused[0].headers["x-ratelimit-remaining"] == "0"
+    assert int(refused[0].headers["x-ratelimit-reset"]) > 1_600_000_000  # epoch seconds
+    assert refused[0].json()["errorCode"] == "too_many_requests"
 
 
 def test_a_rate_limited_token_endpoint_is_waited_for(client, auth0_standin, waits):

@@ -19,7 +19,7 @@ def labelled(page, label):
 
 def add_connection(page, kind_label, values, secret_values):
     page.get_by_role("link", name="New connection").first.click()
-    page.get_by_role("link", name=re.compile(kind_label)).click()
+    page.get_by_role("link", name=re.compile(rf"^{kind_label}\b")).click()
     for label, value in {**values, **secret_values}.items():
         field = labelled(page, label)
         if field.evaluate("e => e.tagName") == "SELECT":

@@ -174,3 +174,62 @@ def test_env_example_lists_every_variable_sluice_reads():
     assert "SLUICE_VAULT_KEYS" in read and "DATABASE_URL" in read
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
     assert listed <= read, f".env.example lists unused variables: {sorted(listed - read)}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sluice.example.com",
+        "ftp://sluice.example.com",
+        "https://sluice.example.com/sluice",
+        "https://sluice.example.com/?x=1",
+        "https://someone@sluice.example.com",
+        "http://127.0.0.1:99999",
+    ],
+)
+def test_a_public_url_must_be_an_origin(value):
+    with pytest.raises(env.SettingError, match=r"SLUICE_PUBLIC_URL must be an http\(s\) address"):
+        env.origin("SLUICE_PUBLIC_URL", "", environ={"SLUICE_PUBLIC_URL": value})
+
+
+def test_a_public_url_is_kept_without_its_trailing_slash():
+    assert env.origin("X", "", environ={"X": "https://sluice.example.com/"}) == (
+        "https://sluice.example.com"
+    )
+    assert env.origin("X", "", environ={"X": "http://[::1]:8000"}) == "http://[::1]:8000"
+
+
+@pytest.mark.parametrize(
+    ("host", "reached_at"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:9000"),
+        ("::", "http://127.0.0.1:9000"),
+        ("192.0.2.7", "http://192.0.2.7:9000"),
+        ("::1", "http://[::1]:9000"),
+    ],
+)
+def test_the_embedded_default_reaches_itself_where_make_run_listens(host, reached_at):
+    assert env.local_origin(host, 9000) == reached_at
+
+
+def test_a_bad_public_url_stops_start_up(tmp_path):
+    result = manage("check", SLUICE_DATA_DIR=str(tmp_path), SLUICE_PUBLIC_URL="sluice.example.com")
+    assert result.returncode == 2
+    assert "SLUICE_PUBLIC_URL must be an http(s) address" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_tells_its_worker_where_sandbox_tenants_are_served(monkeypatch, settings):
+    from sluice.management.commands.serve import _children_environ
+
+    settings.PRODUCTION = False
+    monkeypatch.delenv("SLUICE_PUBLIC_URL", raising=False)
+    monkeypatch.delenv("SLUICE_PUBLIC_URL_FILE", raising=False)
+    assert _children_environ("0.0.0.0", 9000)["SLUICE_PUBLIC_URL"] == "http://127.0.0.1:9000"
+
+    monkeypatch.setenv("SLUICE_PUBLIC_URL", "https://sluice.example.com")
+    assert _children_environ("0.0.0.0", 9000)["SLUICE_PUBLIC_URL"] == "https://sluice.example.com"
+
+    settings.PRODUCTION = True
+    monkeypatch.delenv("SLUICE_PUBLIC_URL")
+    assert "SLUICE_PUBLIC_URL" not in _children_environ("0.0.0.0", 9000)

@@ -297,7 +297,7 @@ def test_a_provider_must_be_of_the_right_kind(admin_client, three_connections):
     response = admin_client.post(
         "/vault/providers/", {"email": three_connections["twilio"].pk}, follow=True
     )
-    assert b"Choose an SMTP connection for email" in response.content
+    assert b"Choose an SMTP connection or the outbox for email" in response.content
     assert not Provider.objects.exists()
 
 

@@ -5,9 +5,9 @@ from typing import Any
 from django import forms
 
 from vault_app import crypto, kept
-from vault_app.kinds import ConnectionKind
+from vault_app.kinds import ConnectionKind, kinds_providing
 from vault_app.kinds.base import CHOICE, EMAIL, INTEGER, MULTILINE, SECRET_MULTILINE, Field
-from vault_app.models import PURPOSE_KIND, Connection, Provider
+from vault_app.models import Connection, Provider
 
 KEEP_HELP = "A value is set and stays hidden. Leave blank to keep it; type a new one to replace it."
 KEPT_HELP = "Leave blank to keep it; type a new one to replace it."
@@ -285,10 +285,10 @@ class ProvidersForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for purpose, kind in PURPOSE_KIND.items():
+        for purpose in Provider.Purpose:
             current = Provider.objects.filter(purpose=purpose).values_list("connection", flat=True)
             self.fields[purpose] = forms.ModelChoiceField(
-                queryset=Connection.objects.filter(kind=kind),
+                queryset=Connection.objects.filter(kind__in=kinds_providing(purpose)),
                 required=False,
                 label=Provider.Purpose(purpose).label,
                 empty_label="None",

@@ -138,9 +138,6 @@ class Provider(models.Model):
         return f"{self.get_purpose_display()}: {self.connection}"
 
 
-PURPOSE_KIND = {Provider.Purpose.EMAIL: "smtp", Provider.Purpose.PHONE: "twilio"}
-
-
 def provider(purpose: str) -> Connection | None:
     """Return the connection chosen for ``purpose`` (email or phone), if any."""
     chosen = Provider.objects.select_related("connection").filter(purpose=purpose).first()

@@ -168,7 +168,11 @@ def connection_delete(request, pk):
 def providers(request):
     form = ProvidersForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose an SMTP connection for email and a Twilio one for phone.")
+        messages.error(
+            request,
+            "Choose an SMTP connection or the outbox for email, and a Twilio account or the "
+            "outbox for phone.",
+        )
         return redirect("vault:list")
     for purpose in (Provider.Purpose.EMAIL, Provider.Purpose.PHONE):
         chosen = form.cleaned_data[purpose]

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from vault_app.kinds import kinds_for
 from vault_app.models import Connection, provider
 
 # Input kinds: how the editor shows an input, how it is validated and how it renders.
@@ -151,7 +152,7 @@ class StepContext:
         try:
             pk = int(connection_id)
             connection = self.connections.get(pk) or Connection.objects.get(pk=pk)
-            if connection.kind != kind:
+            if connection.kind not in kinds_for(kind):
                 raise Connection.DoesNotExist
         except (Connection.DoesNotExist, TypeError, ValueError):
             raise StepFailed(

@@ -14,8 +14,8 @@ from flows_app.actions.base import (
     StepFailed,
     StepOutcome,
 )
-from vault_app.clients.email import DeliveryError, send_email
-from vault_app.clients.twilio import make_call, send_sms
+from vault_app.clients.email import DeliveryError
+from vault_app.clients.providers import Origin, make_call, send_email, send_sms
 
 GROUP = "Notifications"
 SUCCESS = {"success": True}
@@ -54,6 +54,7 @@ def email(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
     return _deliver(
         lambda: send_email(
             connection,
+            Origin(ctx.run_id, ctx.step_id),
             to=_text(inputs, "to", "Recipient email"),
             subject=str(inputs.get("subject") or ""),
             html=str(inputs.get("body") or ""),
@@ -68,6 +69,7 @@ def sms(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
     return _deliver(
         lambda: send_sms(
             connection,
+            Origin(ctx.run_id, ctx.step_id),
             to=_text(inputs, "to", "To"),
             body=_text(inputs, "message", "Message"),
             from_number=str(inputs.get("from") or "").strip() or None,
@@ -80,6 +82,7 @@ def call(inputs: dict[str, Any], ctx: StepContext) -> StepOutcome:
     return _deliver(
         lambda: make_call(
             connection,
+            Origin(ctx.run_id, ctx.step_id),
             to=_text(inputs, "to", "To"),
             message=_text(inputs, "message", "Message"),
             from_number=str(inputs.get("from") or "").strip() or None,

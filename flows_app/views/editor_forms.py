@@ -30,6 +30,7 @@ from flows_app.actions.base import (
 from flows_app.definition import Problem
 from flows_app.json_limits import NUL_MESSAGE, TooDeep, has_nul, loads
 from flows_app.views.condition_form import ConditionBuilder, condition_builder, read_condition
+from vault_app.kinds import kinds_for
 from vault_app.models import Connection
 
 NUMBER_DIGITS = 18  # a longer number is kept as typed, and validation says it is too long
@@ -69,7 +70,9 @@ class FieldView:
 def _connections(kind: str | None) -> list[tuple[str, str]]:
     return [
         (str(pk), name)
-        for pk, name in Connection.objects.filter(kind=kind).values_list("pk", "name")
+        for pk, name in Connection.objects.filter(kind__in=kinds_for(kind or "")).values_list(
+            "pk", "name"
+        )
     ]
 
 

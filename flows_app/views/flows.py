@@ -4,6 +4,7 @@ import json
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,7 +33,9 @@ def flow_list(request: HtmxHttpRequest) -> HttpResponse:
     labels = dict(Run.Status.choices)
     for flow in flows:
         flow.last_run_label = labels.get(flow.last_run_status, "")  # type: ignore[attr-defined]
-    return render(request, "flows/list.html", {"flows": flows})
+    can_edit = getattr(request.user, "can_edit_flows", False)
+    offer_sample = not flows and not settings.PRODUCTION and can_edit
+    return render(request, "flows/list.html", {"flows": flows, "offer_sample": offer_sample})
 
 
 class RunForm(forms.Form):

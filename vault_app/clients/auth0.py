@@ -57,7 +57,8 @@ from vault_app.clients.auth0_requests import (
 )
 from vault_app.clients.token_cache import ConnectionGone, Held, now, shared_token
 from vault_app.clients.token_cache import forget_cached_tokens as forget_cached_tokens
-from vault_app.kinds.auth0 import audience, base_url, request_token
+from vault_app.kinds import KINDS
+from vault_app.kinds.auth0 import TenantAddress, request_token
 from vault_app.kinds.base import describe_transport_error, outbound_http, scrub
 from vault_app.models import Connection
 
@@ -177,19 +178,28 @@ def _rate_limit_wait(headers: Mapping[str, str]) -> float:
 _FINGERPRINT_SALT = "sluice.management-token"
 
 
-def fingerprint(credentials: Mapping[str, Any]) -> str:
+def fingerprint(tenant: TenantAddress) -> str:
     """Name what a token is valid for: the tenant, the client, its secret and the audience.
 
     The secret is in it so that every process's memo lets go of a token once an admin
     changes the secret; the hash is keyed with SECRET_KEY, so it gives nothing away.
     """
-    parts = [
-        credentials["domain"],
-        credentials["client_id"],
-        credentials.get("client_secret") or "",
-        audience(credentials),
-    ]
+    parts = [tenant.origin, tenant.client_id, tenant.client_secret, tenant.audience]
     return salted_hmac(_FINGERPRINT_SALT, jsonlib.dumps(parts), algorithm="sha256").hexdigest()
+
+
+def tenant_address(connection: Connection) -> TenantAddress:
+    """Where the connection's Management API is; raise ManagementApiError if it cannot be
+    reached at all, ValueError if the connection does not speak the Management API."""
+    locate = (
+        KINDS[connection.kind].extra.get("management_api") if connection.kind in KINDS else None
+    )
+    if locate is None:
+        raise ValueError(f"{connection} is not an Auth0 connection.")
+    try:
+        return locate(connection.credentials())
+    except ValueError as exc:
+        raise ManagementApiError(str(exc)) from None
 
 
 def _token_from(response: httpx.Response, secrets: Mapping[str, Any]) -> Held:
@@ -248,12 +258,10 @@ class ManagementClient:
     backoff = 0.5  # first wait after a 5xx or network error; doubles with each retry
 
     def __init__(self, connection: Connection, *, http: httpx.Client | None = None):
-        if connection.kind != "auth0":
-            raise ValueError(f"{connection} is not an Auth0 connection.")
         self.connection = connection
-        self._credentials = connection.credentials()
-        self._key = (connection.pk, fingerprint(self._credentials))
-        self._base_url = base_url(self._credentials)
+        self._tenant = tenant_address(connection)
+        self._key = (connection.pk, fingerprint(self._tenant))
+        self._base_url = self._tenant.origin
         self._http = http
         self._owned: httpx.Client | None = None
         self.sleep: Callable[[float], None] = time.sleep
@@ -328,7 +336,7 @@ class ManagementClient:
                         return ApiResponse(
                             outcome.status_code, dict(outcome.headers.items()), _body(outcome)
                         )
-                    outcome = _error_from(outcome, self._secrets(token))
+                    outcome = self._note(outcome, _error_from(outcome, self._secrets(token)))
                 wait = self._retry_wait(outcome, method, budget)
                 metrics.vendor_retried("auth0")
                 logger.warning(
@@ -380,7 +388,7 @@ class ManagementClient:
     def _new_token(self, http: httpx.Client) -> Held:
         # kinds.auth0.request_token counts the token request and its answer.
         try:
-            response = request_token(self._credentials, http)
+            response = request_token(self._tenant, http)
         except httpx.TransportError as exc:
             error = self._network_error(exc)
             error.from_token_endpoint = True
@@ -407,13 +415,19 @@ class ManagementClient:
         return wait
 
     def _network_error(self, exc: httpx.TransportError) -> ManagementApiError:
-        message = describe_transport_error(exc, self._credentials["domain"])
+        message = describe_transport_error(exc, self._tenant.name)
         error = ManagementApiError(scrub(message, self._secrets(None)))
         error.network = True
         return error
 
     def _secrets(self, token: str | None) -> dict[str, Any]:
-        return {"client_secret": self._credentials.get("client_secret"), "token": token}
+        return {"client_secret": self._tenant.client_secret, "token": token}
+
+    def _note(self, response: httpx.Response, error: ManagementApiError) -> ManagementApiError:
+        """Add what the tenant says about the error, where it is one that explains (the
+        sandbox names what it does not serve)."""
+        note = response.headers.get(self._tenant.notes_header) if self._tenant.notes_header else ""
+        return error.with_note(scrub(note[:300], self._secrets(None))) if note else error
 
     @contextmanager
     def _transport(self) -> Iterator[httpx.Client]:

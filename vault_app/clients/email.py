@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -127,6 +127,38 @@ def build_message(
     return message
 
 
+class Composed(NamedTuple):
+    """An email ready to go: the message and its envelope's sender and recipient."""
+
+    message: EmailMessage
+    sender: Address
+    recipient: Address
+
+
+def compose_email(
+    credentials: dict,
+    *,
+    to: str,
+    subject: str,
+    html: str,
+    from_email: str | None = None,
+    from_name: str | None = None,
+) -> Composed:
+    """Check the inputs and build the message; raise ``DeliveryError`` when one is unsafe.
+    An empty ``from_email``/``from_name`` takes the provider's default sender."""
+    recipient = email_address("recipient email", to)
+    sender = email_address("sender email", from_email or credentials.get("sender_email") or "")
+    name = refuse_control_characters(
+        "sender name", from_name or credentials.get("sender_name") or ""
+    )
+    refuse_control_characters("subject", subject)
+    refuse_unencodable("message", html)
+    message = build_message(
+        sender=sender, sender_name=name.strip(), to=recipient, subject=subject, html=html
+    )
+    return Composed(message, sender, recipient)
+
+
 def send_email(
     connection: "Connection",
     *,
@@ -143,15 +175,8 @@ def send_email(
     and words when it refuses.
     """
     credentials = connection_credentials(connection, "smtp", "email provider")
-    recipient = email_address("recipient email", to)
-    sender = email_address("sender email", from_email or credentials.get("sender_email") or "")
-    name = refuse_control_characters(
-        "sender name", from_name or credentials.get("sender_name") or ""
-    )
-    refuse_control_characters("subject", subject)
-    refuse_unencodable("message", html)
-    message = build_message(
-        sender=sender, sender_name=name.strip(), to=recipient, subject=subject, html=html
+    message, sender, recipient = compose_email(
+        credentials, to=to, subject=subject, html=html, from_email=from_email, from_name=from_name
     )
     try:
         with smtp_session(credentials) as server:

@@ -37,10 +37,7 @@ def send_sms(
 ) -> dict:
     """Send a text; return the message resource Twilio created (``sid``, ``status``...)."""
     credentials = connection_credentials(connection, "twilio", "phone provider")
-    fields = numbers(credentials, to, from_number)
-    if not body.strip():
-        raise DeliveryError("The text message is empty; nothing was sent.")
-    return post(credentials, "Messages.json", {**fields, "Body": refuse_unencodable("text", body)})
+    return post(credentials, "Messages.json", text_form(credentials, to, body, from_number))
 
 
 def make_call(
@@ -48,11 +45,24 @@ def make_call(
 ) -> dict:
     """Call ``to`` and read ``message`` aloud; return the call resource Twilio created."""
     credentials = connection_credentials(connection, "twilio", "phone provider")
+    return post(credentials, "Calls.json", call_form(credentials, to, message, from_number))
+
+
+def text_form(credentials: dict, to: str, body: str, from_number: str | None) -> dict[str, str]:
+    """Check a text's numbers and body; return the form Twilio's Messages resource takes."""
+    fields = numbers(credentials, to, from_number)
+    if not body.strip():
+        raise DeliveryError("The text message is empty; nothing was sent.")
+    return {**fields, "Body": refuse_unencodable("text", body)}
+
+
+def call_form(credentials: dict, to: str, message: str, from_number: str | None) -> dict[str, str]:
+    """Check a call's numbers and message; return the form Twilio's Calls resource takes."""
     fields = numbers(credentials, to, from_number)
     if not message.strip():
         raise DeliveryError("The voice message is empty; no call was made.")
     refuse_unencodable("voice message", message)
-    return post(credentials, "Calls.json", {**fields, "Twiml": say_twiml(message)})
+    return {**fields, "Twiml": say_twiml(message)}
 
 
 def create_message(

@@ -1,6 +1,7 @@
 """Auth0 machine-to-machine applications, for the Management API."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -46,16 +47,43 @@ def validate_audience(value: str) -> str:
     return value
 
 
-def request_token(credentials: Mapping[str, Any], http: httpx.Client) -> httpx.Response:
+@dataclass(frozen=True)
+class TenantAddress:
+    """Where a Management API is served, and the client credentials that ask it for tokens.
+
+    Each kind that speaks the Management API declares, as ``extra["management_api"]``, a
+    function from a connection's credentials to its address; it raises ValueError, with a
+    sentence a user can act on, when the tenant cannot be reached at all.
+    """
+
+    origin: str  # what /oauth/token and /api/v2/… are appended to
+    audience: str
+    client_id: str
+    client_secret: str
+    name: str  # what messages call the tenant: its domain
+    notes_header: str = ""  # a header whose words the client adds to an error (the sandbox's)
+
+
+def management_api(credentials: Mapping[str, Any]) -> TenantAddress:
+    return TenantAddress(
+        origin=base_url(credentials),
+        audience=audience(credentials),
+        client_id=credentials["client_id"],
+        client_secret=credentials.get("client_secret") or "",
+        name=credentials["domain"],
+    )
+
+
+def request_token(tenant: TenantAddress, http: httpx.Client) -> httpx.Response:
     """Ask the tenant for a Management API token with the client-credentials grant."""
     try:
         response = http.post(
-            f"{base_url(credentials)}/oauth/token",
+            f"{tenant.origin}/oauth/token",
             json={
                 "grant_type": "client_credentials",
-                "client_id": credentials["client_id"],
-                "client_secret": credentials["client_secret"],
-                "audience": audience(credentials),
+                "client_id": tenant.client_id,
+                "client_secret": tenant.client_secret,
+                "audience": tenant.audience,
             },
             headers={"Accept": "application/json"},
         )
@@ -83,7 +111,7 @@ def test(credentials: Mapping[str, Any]) -> TestResult:
     domain = credentials["domain"]
     try:
         with outbound_http() as http:
-            response = request_token(credentials, http)
+            response = request_token(management_api(credentials), http)
     except httpx.TransportError as exc:
         return TestResult(False, describe_transport_error(exc, domain), field="domain")
     body = json_object(response)
@@ -141,4 +169,5 @@ KIND = ConnectionKind(
         ),
     ),
     test=test,
+    extra={"management_api": management_api},
 )

@@ -64,8 +64,10 @@ class ConnectionKind:
     description: str
     fields: tuple[Field, ...]
     test: Callable[[Mapping[str, Any]], TestResult]
-    provides: str | None = None
+    provides: tuple[str, ...] = ()  # the provider roles it can fill: "email", "phone"
     app_id: str | None = None  # the app Auth0's vault names this kind by, if it has one
+    # The kind whose steps may use it instead: a sandbox tenant answers like an Auth0 one.
+    stands_for: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property

@@ -105,7 +105,7 @@ KIND = ConnectionKind(
     key="smtp",
     label="SMTP email",
     description="An SMTP server that sends the emails of Send email.",
-    provides="email",
+    provides=("email",),
     fields=(
         Field("host", "Host", validate=validate_smtp_host, placeholder="smtp.example.com"),
         Field("port", "Port", kind=INTEGER, default=587, min_value=1, max_value=65535),

@@ -97,7 +97,7 @@ KIND = ConnectionKind(
     app_id="TWILIO",
     label="Twilio",
     description="A Twilio account that sends the texts and calls of Send SMS and Make call.",
-    provides="phone",
+    provides=("phone",),
     fields=(
         Field(
             "account_sid",

@@ -68,9 +68,12 @@ class Command(BaseCommand):
                 "--concurrency",
                 str(concurrency),
             ]
-        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        environ = {
+            **_children_environ(host, port),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
         children = {
-            name: subprocess.Popen(cmd, start_new_session=True, env=environment)
+            name: subprocess.Popen(cmd, start_new_session=True, env=environ)
             for name, cmd in commands.items()
         }
         self.stdout.write(
@@ -97,6 +100,16 @@ def fresh_metrics_dir() -> Path:
         old.unlink()
     settings.METRICS_DIR = str(path)  # for the system check that follows
     return path
+
+
+def _children_environ(host: str, port: int) -> dict[str, str]:
+    """The environment of the web server and worker: in the embedded default, workers reach
+    sandbox tenants at the address served here unless SLUICE_PUBLIC_URL says otherwise."""
+    environ = dict(os.environ)
+    chosen = "SLUICE_PUBLIC_URL" in environ or "SLUICE_PUBLIC_URL_FILE" in environ
+    if not settings.PRODUCTION and not chosen:
+        environ["SLUICE_PUBLIC_URL"] = env.local_origin(host, port)
+    return environ
 
 
 class _Stop:
