@@ -19,6 +19,19 @@ it), ``"result"`` makes it the run's ``result``, ``"end"`` makes its failure end
 when failure is allowed, ``"branch"`` runs the If/then branch it chose and records the other
 branch's steps as skipped, and ``"delay"`` ends the pass with the run ``waiting`` until the
 delay is over; the next pass (started by ``flows_app.tasks``) goes on after the delay.
+
+Test runs (and tests of one step) honour the draft's pinned outputs (``flows_app.pins``):
+a pinned step is not executed; its record gets status "pinned" and the pin as its output
+(redacted, or ``MASK`` and sealed for a masked step, like a real output), and the run goes
+on as if the step had output it: later steps read it as ``actions.<id>``, a pinned Store
+shared variables stores it, a pinned Return JSON becomes the result, a pinned If/then takes
+the branch its ``result`` names, a pinned Delay does not wait and a pinned Show error
+message does not end the run. Every other run executes every step.
+
+A test of one step (trigger "step") runs a definition of that one step; the outputs the
+steps before it had in the editor come sealed in the definition's ``given`` and are read
+as ``actions.<id>``. A retry (``retry_of``) starts with copies of the original run's
+records of the steps that finished, and resumes after them like any resumed run.
 """
 
 import logging
@@ -38,6 +51,7 @@ from flows_app.actions.base import StepContext, StepFailed
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
+from flows_app.pins import pins_of
 from flows_app.redaction import (
     MASK,
     redact,
@@ -89,6 +103,10 @@ class _Execution:
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.masked_vars: set[str] = set()  # the variables a masked step stored last
+        self.pins = pins_of(run.definition) if uses_pins(run) else {}
+        if run.trigger == Run.Trigger.STEP and run.definition.get("given"):
+            given = unseal_output(run.definition["given"])
+            self.outputs.update(given if isinstance(given, dict) else {})
         records = [] if fresh else run.steps.all()
         self.records = {record.step_id: record for record in records}
         # Each step's id and place in reading order; one without an id is named by its place.
@@ -143,13 +161,19 @@ def execute(
     takes longer (only where the process can take a timer signal: the main thread, as in a
     Celery worker's pool process).
     """
-    fresh = run.started_at is None  # never started: no step records to resume from
+    # Never started: no step records to resume from, except the copies a retry starts with.
+    fresh = run.started_at is None and run.retry_of_id is None
     execution = _Execution(run, on_progress, should_stop, step_timeout, fresh)
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
         ending = _execute_list(execution, steps_of(run.definition))
         return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
+
+
+def uses_pins(run: Run) -> bool:
+    """Whether a run takes the definition's pinned outputs: test runs only."""
+    return run.trigger in (Run.Trigger.TEST, Run.Trigger.STEP)
 
 
 class Ending(NamedTuple):
@@ -180,6 +204,9 @@ def _execute_one(execution: _Execution, step: dict) -> Ending | None:
         stop = execution.should_stop(execution.run)
         if stop:
             return Ending(stop.status, stop.reason)
+        if step_id in execution.pins:
+            _pin_step(execution, step, execution.pins[step_id])
+            return _execute_branch(execution, step)
         record, error = _execute_step(execution, step)
         if error and not may_fail(step):
             return Ending(Run.Status.FAILED, error)
@@ -198,7 +225,7 @@ def _execute_branch(execution: _Execution, step: dict) -> Ending | None:
         return None
     record = execution.records.get(execution.step_id(step))
     detail = record.detail if record and isinstance(record.detail, dict) else {}
-    chosen = detail.get("branch") if record and record.status == StepRun.Status.SUCCEEDED else None
+    chosen = detail.get("branch") if record and record.status in DONE else None
     _skip(execution, [s for name, inner in branches if name != chosen for s in inner])
     taken = next((inner for name, inner in branches if name == chosen), [])
     return _execute_list(execution, taken)
@@ -235,9 +262,12 @@ def error_output(record: StepRun) -> dict[str, Any]:
     }
 
 
+DONE = (StepRun.Status.SUCCEEDED, StepRun.Status.PINNED)  # a step whose output later steps read
+
+
 def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     """Take back what a step finished on an earlier pass left; False to execute it again."""
-    if done.status == StepRun.Status.SUCCEEDED:
+    if done.status in DONE:
         output = unseal_output(done.sealed_output) if done.sealed_output else done.output
         execution.outputs[done.step_id] = output
         execution.note_codes(action_of(step), output)
@@ -339,6 +369,29 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     record.save()  # before the side effect: a crash leaves the step "running"
     execution.on_progress(execution.run, record)
     return record, _perform(execution, record, action, rendered.values, name, masked)
+
+
+def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
+    """Record a pinned step as if it had output ``output``, and apply what that does to the
+    run; the action is not called."""
+    step_id = execution.step_id(step)
+    record = _new_record(execution, step_id, step)
+    action = action_of(step)
+    masked = step.get("mask_output") is True
+    execution.outputs[step_id] = output
+    if _apply_effect(execution, action, output):
+        execution.note_stored(output, masked=masked)
+        record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
+    effect = action.extra.get("effect") if action else None
+    if effect == "branch" and isinstance(output, dict) and isinstance(output.get("result"), bool):
+        record.detail = {"branch": "then" if output["result"] else "else", "pinned": True}
+    record.status = StepRun.Status.PINNED
+    record.output = MASK if masked else execution.redact(output)
+    record.sealed_output = seal_output(output) if masked else ""
+    execution.note_codes(action, output)
+    record.finished_at = record.started_at
+    record.save()
+    execution.on_progress(execution.run, record)
 
 
 def _rendered_params(action, step: dict) -> dict:
