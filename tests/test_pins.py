@@ -11,74 +11,22 @@ from flows_app.engine import execute
 from flows_app.interop import AUTH0, SLUICE, ImportFailed, dump, export_document, import_documents
 from flows_app.models import Flow, Run, StepRun
 from flows_app.redaction import MASK
-from flows_app.services import create_flow, create_run, edit_draft, publish_flow
-from tests.flow_helpers import auth0_connection, step
-from tests.test_logic import logic
+from flows_app.services import create_run, edit_draft, publish_flow
+from tests.pin_helpers import PINNED_USER, pin, records, run_test, signup_flow
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-PINNED_USER = {"email": "pinned@example.com", "app_metadata": {"plan": "pro"}}
-PLAN = "{{ actions.get_user.app_metadata.plan }}"
-
-
-def store(step_id: str, **values) -> dict:
-    return logic(step_id, "STORE_VARS", vars=values)
-
-
-def signup_steps(tenant_pk: int) -> list[dict]:
-    """Look the user up, store a tier by plan (If/then), answer with the email and tier."""
-    check = logic(
-        "check",
-        "BOOLEAN_CONDITION",
-        **{
-            "if": {"operator": "EQUALS", "operands": [PLAN, "pro"]},
-            "then": [store("gold", tier="gold")],
-            "else": [store("basic", tier="basic")],
-        },
-    )
-    answer = logic(
-        "answer",
-        "RETURN_JSON",
-        payload={"email": "{{ actions.get_user.email }}", "tier": "{{ vars.tier }}"},
-    )
-    lookup = step("get_user", "GET_USER", connection_id=tenant_pk, user_id="auth0|42")
-    return [lookup, check, answer]
 
 
 @pytest.fixture
 def signup(db, admin_user, auth0_standin):
-    """A flow whose user, auth0|42, the tenant does not have (yet)."""
-    tenant = auth0_connection(auth0_standin)
-    return create_flow(
-        name="Signup",
-        owner=admin_user,
-        definition={"schema_version": 1, "actions": signup_steps(tenant.pk)},
-        test_data={"context": {"user": {"user_id": "auth0|42"}}},
-    )
-
-
-def pin(flow: Flow, step_id: str, value) -> Flow:
-    edit_draft(flow, pins.with_pin(flow.draft, step_id, value))
-    flow.refresh_from_db()
-    return flow
-
-
-def test_run(flow: Flow) -> Run:
-    """Run the draft as Run test does, to its end."""
-    return execute(create_run(flow, trigger=Run.Trigger.TEST, draft=True))
-
-
-test_run.__test__ = False  # type: ignore[attr-defined]
-
-
-def records(run: Run) -> dict[str, StepRun]:
-    return {record.step_id: record for record in run.steps.all()}
+    return signup_flow(admin_user, auth0_standin)
 
 
 # Test runs and published runs
 
 
 def test_a_test_run_takes_a_pinned_output_instead_of_running_the_step(signup, auth0_standin):
-    run = test_run(pin(signup, "get_user", PINNED_USER))
+    run = run_test(pin(signup, "get_user", PINNED_USER))
     assert run.status == Run.Status.SUCCEEDED, run.error
     steps = records(run)
     assert steps["get_user"].status == StepRun.Status.PINNED
@@ -103,7 +51,7 @@ def test_pinned_logic_steps_change_the_run_as_their_output_says(signup):
     pin(signup, "get_user", PINNED_USER)  # plan "pro": the condition itself would take Then
     pin(signup, "check", {"result": False})
     pin(signup, "basic", {"tier": "pinned-tier", "extra": 3})
-    run = test_run(signup)
+    run = run_test(signup)
     steps = records(run)
     assert steps["check"].status == StepRun.Status.PINNED
     assert steps["gold"].status == StepRun.Status.SKIPPED
@@ -111,14 +59,14 @@ def test_pinned_logic_steps_change_the_run_as_their_output_says(signup):
     assert steps["basic"].vars == {"tier": "pinned-tier", "extra": 3}
     assert run.result == {"email": "pinned@example.com", "tier": "pinned-tier"}
     pin(signup, "answer", {"answered": "by a pin"})
-    assert test_run(signup).result == {"answered": "by a pin"}
+    assert run_test(signup).result == {"answered": "by a pin"}
 
 
 def test_a_masked_pinned_step_shows_redacted_and_later_steps_read_it(signup, admin_client):
     masked = signup.draft["actions"][0] | {"mask_output": True}
     edit_draft(signup, {**signup.draft, "actions": [masked, *signup.draft["actions"][1:]]})
     signup.refresh_from_db()
-    run = test_run(pin(signup, "get_user", PINNED_USER))
+    run = run_test(pin(signup, "get_user", PINNED_USER))
     record = records(run)["get_user"]
     assert record.status == StepRun.Status.PINNED
     assert record.output == MASK and record.sealed_output
@@ -203,7 +151,7 @@ def test_previews_and_the_picker_read_pins_over_the_latest_test_run(
         "email": "real@example.com",
         "app_metadata": {"plan": "free"},
     }
-    assert test_run(signup).status == Run.Status.SUCCEEDED
+    assert run_test(signup).status == Run.Status.SUCCEEDED
     typed = '{"who": "{{ actions.get_user.email }}", "tier": "{{ vars.tier }}"}'
     before = preview(editor_client, signup, "answer", payload=typed)
     assert "real@example.com" in before and "basic" in before
@@ -218,9 +166,11 @@ def test_previews_and_the_picker_read_pins_over_the_latest_test_run(
     assert "fields of its pinned output" in page
 
 
-def test_pins_feed_previews_before_any_test_run(editor_client, signup):
+def test_pins_feed_previews_before_any_run_test(editor_client, signup):
     pin(signup, "get_user", PINNED_USER)
-    html = preview(editor_client, signup, "answer", payload='{"who": "{{ actions.get_user.email }}"}')
+    html = preview(
+        editor_client, signup, "answer", payload='{"who": "{{ actions.get_user.email }}"}'
+    )
     assert "pinned@example.com" in html
     assert "no test run yet" not in html
 
