@@ -35,12 +35,9 @@ records of the steps that finished, and resumes after them like any resumed run.
 """
 
 import logging
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -48,12 +45,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from flows_app.actions.base import StepContext, StepFailed
+from flows_app.deadline import StepTimedOut, step_deadline
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
 from flows_app.pins import pins_of
 from flows_app.redaction import (
     MASK,
+    mask_operands,
+    mask_values,
     redact,
     run_connections,
     seal_output,
@@ -71,10 +71,6 @@ class Stop(NamedTuple):
 
     status: str
     reason: str
-
-
-class StepTimedOut(Exception):
-    pass
 
 
 ProgressCallback = Callable[[Run, StepRun | None], None]
@@ -381,7 +377,7 @@ def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
     execution.outputs[step_id] = output
     if _apply_effect(execution, action, output):
         execution.note_stored(output, masked=masked)
-        record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
+        record.vars = execution.redact(mask_values(execution.vars, execution.masked_vars))
     effect = action.extra.get("effect") if action else None
     if effect == "branch" and isinstance(output, dict) and isinstance(output.get("result"), bool):
         record.detail = {"branch": "then" if output["result"] else "else", "pinned": True}
@@ -412,7 +408,7 @@ def _perform(
         connections=execution.connections,
     )
     try:
-        with _deadline(execution.step_timeout):
+        with step_deadline(execution.step_timeout):
             outcome = action.run(values, context)
     except StepTimedOut:
         message = f"The step took longer than {execution.step_timeout:g} s and was stopped."
@@ -428,7 +424,7 @@ def _perform(
     execution.outputs[record.step_id] = outcome.output
     if _apply_effect(execution, action, outcome.output):
         execution.note_stored(outcome.output, masked=masked)
-        record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
+        record.vars = execution.redact(mask_values(execution.vars, execution.masked_vars))
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
     record.sealed_output = seal_output(outcome.output) if masked else ""
@@ -452,42 +448,8 @@ def _detail(execution: _Execution, detail: dict | None, masked: bool) -> dict | 
     if not detail:
         return None
     if masked and "checks" in detail:
-        detail = {**detail, "checks": [_mask_operands(check) for check in detail["checks"]]}
+        detail = {**detail, "checks": [mask_operands(check) for check in detail["checks"]]}
     return execution.redact(detail)
-
-
-def _mask_operands(node: dict) -> dict:
-    """A condition (or one check) with every operand value masked, its shape kept."""
-    masked = dict(node)
-    if isinstance(node.get("operands"), list):
-        masked["operands"] = [
-            _mask_operands(o) if isinstance(o, dict) else MASK for o in node["operands"]
-        ]
-    return masked
-
-
-def _mask_values(variables: dict, hidden: set[str]) -> dict:
-    """The variables, those that a masked step stored last masked."""
-    return {name: MASK if name in hidden else value for name, value in variables.items()}
-
-
-@contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    main = threading.current_thread() is threading.main_thread()
-    if not seconds or not main or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise StepTimedOut()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _new_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
