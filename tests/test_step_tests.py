@@ -161,3 +161,6 @@ def test_tests_of_one_step_are_in_run_history(admin_client, tested, admin_user):
     run = start_step_test(tested, "answer", user=admin_user)
     listing = admin_client.get(reverse("run_list") + "?trigger=step").content.decode()
     assert f"#{run.pk}" in listing and "Test of one step" in listing
+    page = admin_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+    assert "Test of one step" in page
+    assert "Run again with this input" not in page  # it ran one step, not the flow
