@@ -58,6 +58,13 @@ def retry_refusal(run: Run) -> str:
             f"Version {run.version_number} of {run.flow.name}, which run #{run.pk} ran, "
             "has been deleted, so the run cannot be retried on it."
         )
+    other = run.retries.exclude(status__in=(Run.Status.FAILED, Run.Status.CANCELLED)).first()
+    if other is not None:
+        state = other.get_status_display().lower()
+        return (
+            f"Run #{run.pk} is already retried by run #{other.pk} ({state}): "
+            "retry that one if it fails."
+        )
     return ""
 
 
@@ -70,20 +77,22 @@ def _did(state: str) -> str:
 def retry_run(run: Run, user=None) -> Run:
     """Queue a retry of a failed run (see the module's docstring) and return it.
 
-    Raises CannotRetry for a run that did not fail, a test of one step, or a run whose
-    published version was deleted; InvalidFlow when its version cannot run any more (a
-    connection it uses was deleted, say).
+    Raises CannotRetry for a run that did not fail, a test of one step, a run whose
+    published version was deleted, or one that another retry, still going or succeeded,
+    already retries (so a form sent twice does not redo the failed step twice);
+    InvalidFlow when its version cannot run any more (a connection it uses was deleted).
     """
     from flows_app.tasks import enqueue
 
-    refusal = retry_refusal(run)
-    if refusal:
-        raise CannotRetry(refusal)
     version = published_version(run.version_id)
     problems = version_problems(version) if version else problems_of(run.definition)
-    if problems:
-        raise InvalidFlow(problems)
     with transaction.atomic():
+        Run.objects.select_for_update().filter(pk=run.pk).first()  # one retry at a time
+        refusal = retry_refusal(run)
+        if refusal:
+            raise CannotRetry(refusal)
+        if problems:
+            raise InvalidFlow(problems)
         retry = Run.objects.create(
             flow_id=run.flow_id,
             version=version,

@@ -279,3 +279,17 @@ def test_a_retry_keeps_allowed_failures_branches_and_variables_as_they_were(
     assert kept["basic"].status == StepRun.Status.SKIPPED
     assert kept["gold"].sealed_output  # a masked output comes along sealed
     assert retry.result["tier"] == "gold" and retry.result["shaky"]
+
+
+def test_a_run_is_retried_once_at_a_time(failed, retried, auth0_standin):
+    queued = retry_run(failed)  # not executed: its worker has not taken it yet
+    with pytest.raises(CannotRetry, match=rf"already retried by run #{queued.pk} \(queued\)"):
+        retry_run(failed)
+    queued.status = Run.Status.FAILED
+    queued.save()
+    fix(auth0_standin)
+    succeeded = retried(failed)  # the earlier retry failed: another one may go
+    assert succeeded.status == Run.Status.SUCCEEDED
+    with pytest.raises(CannotRetry, match=rf"already retried by run #{succeeded.pk} \(succeeded\)"):
+        retry_run(failed)
+    assert failed.retries.count() == 2
