@@ -153,3 +153,22 @@ def test_an_editor_fixes_a_failed_step_and_retries_from_it(
     expect(page.get_by_text(f"Retried as run #{retry.pk}")).to_be_visible()
     assert StepRun.objects.filter(run=retry, reused=True).count() == 1
     screenshot(page, f"retry-original-{width}")
+
+
+def test_the_version_history_shows_the_pins_a_version_was_published_with(
+    page_factory, editor_user, auth0_standin
+):
+    flow = signup_flow(editor_user, auth0_standin)
+    page = page_factory(width=390)
+    sign_in(page, editor_user.email, PASSWORD)
+    page.goto(f"/flows/{flow.pk}/edit/?step=check")
+    page.get_by_label("Output to pin (JSON)").fill('{"result": false}')
+    page.get_by_role("button", name="Pin this output").click()
+    expect(page.locator("#card-check .pill-pinned")).to_have_text("Pinned")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#publish")).to_contain_text("Published version 1.")
+    page.get_by_role("link", name="v1").click()
+    pins = page.get_by_role("region", name="Pinned outputs")
+    expect(pins).to_contain_text('"result": false')
+    expect(page.locator("#card-check .pill-pinned")).to_have_text("Pinned")
+    screenshot(page, "pins-version-390")
