@@ -12,7 +12,7 @@ import re
 import string
 from typing import Any
 
-from flows_app import conditions, templating
+from flows_app import conditions, pins, templating
 from flows_app.actions.base import BRANCH, CHOICE, CONDITION, NUMBER, ActionType
 from flows_app.definition import (
     BRANCHES,
@@ -255,7 +255,8 @@ def update_step(
 
 
 def rename_step(definition: dict, old: str, new: str) -> tuple[dict, int]:
-    """Give a step a new id and rewrite ``actions.<old>`` in every template that reads it.
+    """Give a step a new id and rewrite ``actions.<old>`` in every template that reads it;
+    its pinned output, if it has one, moves with it.
 
     Returns the definition and how many references were rewritten.
     """
@@ -265,7 +266,7 @@ def rename_step(definition: dict, old: str, new: str) -> tuple[dict, int]:
         raise DraftError(f"Another step already has the id {new!r}.")
     result = _copy(definition)
     _placed(result, old).step["id"] = new
-    return result, _rewrite_steps(result, old, new)
+    return pins.renamed_pin(result, old, new), _rewrite_steps(result, old, new)
 
 
 def references_to(definition: dict, step_id: str) -> list[str]:

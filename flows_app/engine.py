@@ -19,15 +19,25 @@ it), ``"result"`` makes it the run's ``result``, ``"end"`` makes its failure end
 when failure is allowed, ``"branch"`` runs the If/then branch it chose and records the other
 branch's steps as skipped, and ``"delay"`` ends the pass with the run ``waiting`` until the
 delay is over; the next pass (started by ``flows_app.tasks``) goes on after the delay.
+
+Test runs (and tests of one step) honour the draft's pinned outputs (``flows_app.pins``):
+a pinned step is not executed; its record gets status "pinned" and the pin as its output
+(redacted, or ``MASK`` and sealed for a masked step, like a real output), and the run goes
+on as if the step had output it: later steps read it as ``actions.<id>``, a pinned Store
+shared variables stores it, a pinned Return JSON becomes the result, a pinned If/then takes
+the branch its ``result`` names, a pinned Delay does not wait and a pinned Show error
+message does not end the run. Every other run executes every step.
+
+A test of one step (trigger "step") runs a definition of that one step; the outputs the
+steps before it had in the editor come sealed in the definition's ``given`` and are read
+as ``actions.<id>``. A retry (``retry_of``) starts with copies of the original run's
+records of the steps that finished, and resumes after them like any resumed run.
 """
 
 import logging
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -35,11 +45,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from flows_app.actions.base import StepContext, StepFailed
+from flows_app.deadline import StepTimedOut, step_deadline
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
 from flows_app.inputs import InputError, render_inputs
 from flows_app.models import Run, StepRun
+from flows_app.pins import pins_of
 from flows_app.redaction import (
     MASK,
+    mask_operands,
+    mask_values,
     redact,
     run_connections,
     seal_output,
@@ -57,10 +71,6 @@ class Stop(NamedTuple):
 
     status: str
     reason: str
-
-
-class StepTimedOut(Exception):
-    pass
 
 
 ProgressCallback = Callable[[Run, StepRun | None], None]
@@ -89,6 +99,10 @@ class _Execution:
         given = run.input.get("vars") if isinstance(run.input, dict) else None
         self.vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
         self.masked_vars: set[str] = set()  # the variables a masked step stored last
+        self.pins = pins_of(run.definition) if uses_pins(run) else {}
+        if run.trigger == Run.Trigger.STEP and run.definition.get("given"):
+            given = unseal_output(run.definition["given"])
+            self.outputs.update(given if isinstance(given, dict) else {})
         records = [] if fresh else run.steps.all()
         self.records = {record.step_id: record for record in records}
         # Each step's id and place in reading order; one without an id is named by its place.
@@ -143,13 +157,19 @@ def execute(
     takes longer (only where the process can take a timer signal: the main thread, as in a
     Celery worker's pool process).
     """
-    fresh = run.started_at is None  # never started: no step records to resume from
+    # Never started: no step records to resume from, except the copies a retry starts with.
+    fresh = run.started_at is None and run.retry_of_id is None
     execution = _Execution(run, on_progress, should_stop, step_timeout, fresh)
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
         ending = _execute_list(execution, steps_of(run.definition))
         return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
+
+
+def uses_pins(run: Run) -> bool:
+    """Whether a run takes the definition's pinned outputs: test runs only."""
+    return run.trigger in (Run.Trigger.TEST, Run.Trigger.STEP)
 
 
 class Ending(NamedTuple):
@@ -180,6 +200,9 @@ def _execute_one(execution: _Execution, step: dict) -> Ending | None:
         stop = execution.should_stop(execution.run)
         if stop:
             return Ending(stop.status, stop.reason)
+        if step_id in execution.pins:
+            _pin_step(execution, step, execution.pins[step_id])
+            return _execute_branch(execution, step)
         record, error = _execute_step(execution, step)
         if error and not may_fail(step):
             return Ending(Run.Status.FAILED, error)
@@ -198,7 +221,7 @@ def _execute_branch(execution: _Execution, step: dict) -> Ending | None:
         return None
     record = execution.records.get(execution.step_id(step))
     detail = record.detail if record and isinstance(record.detail, dict) else {}
-    chosen = detail.get("branch") if record and record.status == StepRun.Status.SUCCEEDED else None
+    chosen = detail.get("branch") if record and record.status in DONE else None
     _skip(execution, [s for name, inner in branches if name != chosen for s in inner])
     taken = next((inner for name, inner in branches if name == chosen), [])
     return _execute_list(execution, taken)
@@ -235,9 +258,12 @@ def error_output(record: StepRun) -> dict[str, Any]:
     }
 
 
+DONE = (StepRun.Status.SUCCEEDED, StepRun.Status.PINNED)  # a step whose output later steps read
+
+
 def _restore(execution: _Execution, done: StepRun, step: dict) -> bool:
     """Take back what a step finished on an earlier pass left; False to execute it again."""
-    if done.status == StepRun.Status.SUCCEEDED:
+    if done.status in DONE:
         output = unseal_output(done.sealed_output) if done.sealed_output else done.output
         execution.outputs[done.step_id] = output
         execution.note_codes(action_of(step), output)
@@ -341,6 +367,29 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
 
+def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
+    """Record a pinned step as if it had output ``output``, and apply what that does to the
+    run; the action is not called."""
+    step_id = execution.step_id(step)
+    record = _new_record(execution, step_id, step)
+    action = action_of(step)
+    masked = step.get("mask_output") is True
+    execution.outputs[step_id] = output
+    if _apply_effect(execution, action, output):
+        execution.note_stored(output, masked=masked)
+        record.vars = execution.redact(mask_values(execution.vars, execution.masked_vars))
+    effect = action.extra.get("effect") if action else None
+    if effect == "branch" and isinstance(output, dict) and isinstance(output.get("result"), bool):
+        record.detail = {"branch": "then" if output["result"] else "else", "pinned": True}
+    record.status = StepRun.Status.PINNED
+    record.output = MASK if masked else execution.redact(output)
+    record.sealed_output = seal_output(output) if masked else ""
+    execution.note_codes(action, output)
+    record.finished_at = record.started_at
+    record.save()
+    execution.on_progress(execution.run, record)
+
+
 def _rendered_params(action, step: dict) -> dict:
     """The params an action renders: an If/then's branches are steps, run by the engine."""
     params = step.get("params") or {}
@@ -359,7 +408,7 @@ def _perform(
         connections=execution.connections,
     )
     try:
-        with _deadline(execution.step_timeout):
+        with step_deadline(execution.step_timeout):
             outcome = action.run(values, context)
     except StepTimedOut:
         message = f"The step took longer than {execution.step_timeout:g} s and was stopped."
@@ -375,7 +424,7 @@ def _perform(
     execution.outputs[record.step_id] = outcome.output
     if _apply_effect(execution, action, outcome.output):
         execution.note_stored(outcome.output, masked=masked)
-        record.vars = execution.redact(_mask_values(execution.vars, execution.masked_vars))
+        record.vars = execution.redact(mask_values(execution.vars, execution.masked_vars))
     record.status = StepRun.Status.SUCCEEDED
     record.output = MASK if masked else execution.redact(outcome.output)
     record.sealed_output = seal_output(outcome.output) if masked else ""
@@ -399,42 +448,8 @@ def _detail(execution: _Execution, detail: dict | None, masked: bool) -> dict | 
     if not detail:
         return None
     if masked and "checks" in detail:
-        detail = {**detail, "checks": [_mask_operands(check) for check in detail["checks"]]}
+        detail = {**detail, "checks": [mask_operands(check) for check in detail["checks"]]}
     return execution.redact(detail)
-
-
-def _mask_operands(node: dict) -> dict:
-    """A condition (or one check) with every operand value masked, its shape kept."""
-    masked = dict(node)
-    if isinstance(node.get("operands"), list):
-        masked["operands"] = [
-            _mask_operands(o) if isinstance(o, dict) else MASK for o in node["operands"]
-        ]
-    return masked
-
-
-def _mask_values(variables: dict, hidden: set[str]) -> dict:
-    """The variables, those that a masked step stored last masked."""
-    return {name: MASK if name in hidden else value for name, value in variables.items()}
-
-
-@contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    main = threading.current_thread() is threading.main_thread()
-    if not seconds or not main or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise StepTimedOut()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _new_record(execution: _Execution, step_id: str, step: dict) -> StepRun:

@@ -6,7 +6,8 @@ Two formats go out (``export_document``):
   checked against ``schemas/auth0-flow.schema.json``. Every ``connection_id`` holds the vault
   connection's name, as Auth0's deploy CLI writes it.
 - ``sluice``: the same actions plus ``format``, ``schema_version``, ``description``,
-  ``test_data`` and the Auth0 flow id it came from.
+  ``test_data``, the Auth0 flow id it came from and the draft's pinned outputs (``pins``,
+  when it has some; see ``flows_app.pins``). Auth0's format has no place for pins.
 
 Three shapes come in (``import_documents``): a Sluice export; a flow as Auth0's API returns
 it (``GET /api/v2/flows/{id}``: ``id``, timestamps, connection ids ``ac_…``, which a pull
@@ -45,8 +46,9 @@ from flows_app.definition import (
     unsupported_message,
     validate,
 )
-from flows_app.json_limits import TooDeep, depth_exceeds, has_nul, loads
+from flows_app.json_limits import JSON_DEPTH_LIMIT, TooDeep, depth_exceeds, has_nul, loads
 from flows_app.models import Flow
+from flows_app.pins import PINS, pin_problems, pins_of
 from flows_app.services import InvalidFlow, create_flow, problems_of
 from vault_app.kinds import family
 from vault_app.models import Connection
@@ -59,7 +61,7 @@ SCHEMA_PATH = Path(settings.BASE_DIR) / "schemas" / "auth0-flow.schema.json"
 NAME_LIMIT = 150
 AUTH0_FLOW_KEYS = {"id", "name", "actions", "created_at", "updated_at", "executed_at"}
 SLUICE_KEYS = {"format", "schema_version", "name", "description", "actions", "test_data"}
-SLUICE_KEYS |= {"auth0_id"}
+SLUICE_KEYS |= {"auth0_id", PINS}
 IMPORT_LIMIT = 1_000_000
 """Bytes of JSON one import takes, files and pasted text together (the CLI's --max-size)."""
 
@@ -94,6 +96,9 @@ def export_document(
     }
     if flow.auth0_id:
         document["auth0_id"] = flow.auth0_id
+    pins = pins_of(definition if definition is not None else flow.draft)
+    if pins:
+        document[PINS] = copy.deepcopy(pins)
     return document
 
 
@@ -140,6 +145,7 @@ class Incoming:
     description: str = ""
     test_data: dict = field(default_factory=dict)
     auth0_id: str = ""
+    pins: Any = None
 
 
 @dataclass
@@ -267,6 +273,8 @@ def _check_nesting(source: str, document: dict, actions: list) -> None:
     for key in ("id", "description", "auth0_id", "test_data"):
         if depth_exceeds(document.get(key)):
             raise ImportFailed([Problem(f"{source}: {str(TooDeep(key))}")])
+    if depth_exceeds(document.get(PINS), JSON_DEPTH_LIMIT + 1):  # each pin may nest as deep
+        raise ImportFailed([Problem(f"{source}: {str(TooDeep('A pinned output'))}")])
     if has_nul(document):
         raise ImportFailed(
             [Problem(f"{source}: text in a flow cannot contain NUL characters (\\u0000).")]
@@ -292,6 +300,7 @@ def _parse_sluice(source: str, name: str, actions: list, document: dict) -> Inco
         description=str(document.get("description") or ""),
         test_data=test_data,
         auth0_id=str(document.get("auth0_id") or "")[:30],
+        pins=copy.deepcopy(document.get(PINS)),
     )
 
 
@@ -364,6 +373,8 @@ def _checked(
     """Map a flow's connections to vault ids and check it: (item, definition, problems)."""
     _map_connections(item, tenant, planned)
     definition = {"schema_version": SCHEMA_VERSION, "actions": item.actions}
+    if item.pins is not None:
+        definition[PINS] = item.pins
     for step in all_steps(definition):
         if action_of(step) is None:
             key = f"{step.get('type')}/{step.get('action')}"
@@ -372,6 +383,10 @@ def _checked(
     problems = [
         Problem(f"{item.source}: {p.message}", p.step_id, p.input)
         for p in problems_besides_unsupported(definition, connection_kinds=kinds)
+    ]
+    problems += [
+        Problem(f"{item.source}: {message}", step_id or None)
+        for step_id, message in pin_problems(definition)
     ]
     return item, definition, problems
 

@@ -4,13 +4,19 @@ Previews and the variable picker read, from the latest test run: the output of e
 step that succeeded, the steps it skipped, and the shared variables as they stood before
 the step. A masked output is known only by its shape: its field names, every value
 ``MASK``; its values never leave the run record's sealed copy.
+
+The draft's pinned outputs win over the run: a pinned step is known by its pin (a masked
+one by the pin's shape), whatever the run did, and a pinned Store shared variables step's
+variables are stored over the ones the run knew, in the order of the steps.
 """
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from flows_app.definition import action_of, all_steps
 from flows_app.models import Flow, Run, StepRun
+from flows_app.pins import pins_of
 from flows_app.redaction import MASK, unseal_output
 
 SHAPE_DEPTH = 6  # levels of a masked output kept as a shape; deeper values are MASK
@@ -26,43 +32,82 @@ class Known:
     skipped: set[str] = field(default_factory=set)
     recorded: set[str] = field(default_factory=set)  # every step it has a record of
     vars: dict[str, Any] | None = None  # after the last of them that set some, in run order
+    pinned: set[str] = field(default_factory=set)  # known by the draft's pins, not the run
 
 
 def latest_test_run(flow: Flow) -> Run | None:
     return flow.runs.filter(trigger=Run.Trigger.TEST).order_by("-created_at", "-id").first()
 
 
-def known_before(flow: Flow, step_ids: Collection[str]) -> Known:
-    """What the latest test run knows of ``step_ids``, the steps that run before a step.
+DONE = (StepRun.Status.SUCCEEDED, StepRun.Status.PINNED)
+
+
+def known_before(flow: Flow, step_ids: Collection[str], *, reveal: bool = False) -> Known:
+    """What the latest test run and the draft's pins know of ``step_ids``, the steps that
+    run before a step.
 
     ``vars`` are the shared variables the run recorded after the last of these steps, in
     the order the run took them, that set some: as they stood when the run went on along
-    its path towards the step. None when none of them set any (or ran).
+    its path towards the step. None when none of them set any (or ran), and no pin set any.
+    ``reveal`` gives masked outputs as they are (to run a step on), not by their shape.
     """
     run = latest_test_run(flow)
     known = Known(tested=run is not None)
-    if run is None or not step_ids:
-        return known
+    if run is not None and step_ids:
+        _add_run(known, run, step_ids, reveal)
+    _add_pins(known, flow, step_ids, reveal)
+    return known
+
+
+def _add_run(known: Known, run: Run, step_ids: Collection[str], reveal: bool) -> None:
     records = list(run.steps.filter(step_id__in=list(step_ids)))
     for record in records:
         known.recorded.add(record.step_id)
         if record.status == StepRun.Status.SKIPPED:
             known.skipped.add(record.step_id)
-        elif record.status == StepRun.Status.SUCCEEDED:
-            _add_output(known, record)
-    setters = [r for r in records if r.status == StepRun.Status.SUCCEEDED and r.vars is not None]
+        elif record.status in DONE:
+            _add_output(known, record, reveal)
+    setters = [r for r in records if r.status in DONE and r.vars is not None]
     if setters:
         latest = max(setters, key=lambda record: record.position)
         known.vars = latest.vars if isinstance(latest.vars, dict) else {}
-    return known
 
 
-def _add_output(known: Known, record: StepRun) -> None:
+def _add_output(known: Known, record: StepRun, reveal: bool) -> None:
     if record.sealed_output:
-        known.outputs[record.step_id] = masked_shape(unseal_output(record.sealed_output))
+        output = unseal_output(record.sealed_output)
+        known.outputs[record.step_id] = output if reveal else masked_shape(output)
         known.masked.add(record.step_id)
     else:
         known.outputs[record.step_id] = record.output
+
+
+def _add_pins(known: Known, flow: Flow, step_ids: Collection[str], reveal: bool) -> None:
+    pins = pins_of(flow.draft)
+    wanted = set(step_ids)
+    for step in all_steps(flow.draft) if pins else ():
+        step_id = str(step.get("id"))
+        if step_id not in pins or step_id not in wanted:
+            continue
+        masked = step.get("mask_output") is True
+        output = pins[step_id]
+        known.outputs[step_id] = masked_shape(output) if masked and not reveal else output
+        known.masked.discard(step_id)
+        known.masked |= {step_id} if masked else set()
+        known.skipped.discard(step_id)
+        known.recorded.add(step_id)
+        known.pinned.add(step_id)
+        action = action_of(step)
+        if action and action.extra.get("effect") == "vars" and isinstance(output, dict):
+            shown = dict.fromkeys(output, MASK) if masked and not reveal else output
+            base = known.vars if known.vars is not None else _test_vars(flow)
+            known.vars = {**base, **shown}
+
+
+def _test_vars(flow: Flow) -> dict[str, Any]:
+    data = flow.test_data if isinstance(flow.test_data, dict) else {}
+    given = data.get("vars")
+    return dict(given) if isinstance(given, dict) else {}
 
 
 def masked_shape(value: Any, depth: int = SHAPE_DEPTH) -> Any:

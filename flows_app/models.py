@@ -70,12 +70,16 @@ class Run(models.Model):
         TEST = "test", "Test run of the draft"
         API = "api", "HTTP API"
         CLI = "cli", "Command line"
+        STEP = "step", "Test of one step"
 
     FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
     version = models.ForeignKey(
         FlowVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    version_number = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The published version it ran, kept after its deletion."
     )
     definition = models.JSONField(help_text="The definition this run executes, frozen.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -105,6 +109,14 @@ class Run(models.Model):
     )
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The failed run this one retries from its failed step.",
+    )
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -130,6 +142,11 @@ class Run(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL
 
+    @property
+    def version_deleted(self) -> bool:
+        """Whether it ran a published version that has since been deleted."""
+        return self.version_number is not None and self.version_id is None
+
 
 class StepRun(models.Model):
     """One step of a run, written before its side effect and updated after it."""
@@ -141,6 +158,7 @@ class StepRun(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
         CANCELLED = "cancelled", "Cancelled"
+        PINNED = "pinned", "Pinned"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
     step_id = models.CharField(max_length=64)
@@ -165,6 +183,9 @@ class StepRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    reused = models.BooleanField(
+        default=False, help_text="Copied from the run this one retries; not executed again."
+    )
 
     class Meta:
         ordering = ["run", "position"]

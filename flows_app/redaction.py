@@ -94,3 +94,18 @@ def unseal_output(sealed: str) -> Any:
         return json.loads(crypto.unseal(sealed)["output"])
     except (VaultKeyError, KeyError, ValueError):
         return MASK
+
+
+def mask_operands(node: dict) -> dict:
+    """A condition (or one check) with every operand value masked, its shape kept."""
+    masked = dict(node)
+    if isinstance(node.get("operands"), list):
+        masked["operands"] = [
+            mask_operands(o) if isinstance(o, dict) else MASK for o in node["operands"]
+        ]
+    return masked
+
+
+def mask_values(variables: dict, hidden: set[str]) -> dict:
+    """The variables, those that a masked step stored last masked."""
+    return {name: MASK if name in hidden else value for name, value in variables.items()}

@@ -16,6 +16,7 @@ from flows_app.definition import (
     validate,
 )
 from flows_app.models import ConnectionUse, Flow, FlowVersion, Run, StepRun
+from flows_app.pins import kept_pins
 from vault_app.kinds import family
 from vault_app.models import Connection, Provider
 
@@ -139,7 +140,9 @@ def duplicate_flow(flow: Flow, *, owner=None) -> Flow:
 
 @transaction.atomic
 def save_draft(flow: Flow, definition: dict, test_data: dict | None = None) -> list[Problem]:
-    """Save the draft as it is (problems and all) and return its problems."""
+    """Save the draft as it is (problems and all) and return its problems. Pins of steps
+    the draft no longer has are dropped."""
+    definition = kept_pins(definition)
     flow.draft = definition
     if test_data is not None:
         flow.test_data = test_data
@@ -221,6 +224,7 @@ def create_run(
     return Run.objects.create(
         flow=flow,
         version=version,
+        version_number=version.number if version else None,
         definition=copy.deepcopy(definition),
         trigger=trigger,
         input=input if input is not None else copy.deepcopy(flow.test_data),

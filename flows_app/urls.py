@@ -1,6 +1,6 @@
 from django.urls import path
 
-from flows_app.views import api, editor, flows, layouts, manage, runs, tenant, tokens
+from flows_app.views import api, editor, flows, layouts, manage, pins, runs, tenant, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
@@ -12,4 +12,5 @@ urlpatterns = [
     *api.urlpatterns,
     *tokens.urlpatterns,
     *editor.urlpatterns,
+    *pins.urlpatterns,
 ]

@@ -1,14 +1,17 @@
-"""The HTTP API: start runs of a flow with its bearer token, read a run.
+"""The HTTP API: start runs of a flow with its bearer token, read a run, retry a failed one.
 
 A run reads like Auth0's ``GET /api/v2/flows/{flow_id}/executions/{id}`` where Auth0 has a
 field (``created_at``, ``updated_at``, ``started_at``, ``ended_at``, ``status``), plus
 Sluice's own record of every step. ``status`` is Sluice's: ``queued``, ``running``,
 ``waiting`` (in a Delay until ``resume_at``), then ``succeeded``, ``failed`` or ``cancelled``;
-``final`` says it will not change any more. A step's ``status`` is ``running``, ``waiting``,
-``succeeded``, ``failed``, ``skipped`` (on the branch an If/then did not take) or
-``cancelled``; ``allowed_failure`` is true on a failed step whose failure the flow allows
-(the run went on); its ``detail`` holds an If/then's ``branch`` and ``checks`` or a Delay's
-``seconds`` and ``until``, its ``vars`` the shared variables after it when it changed them.
+``final`` says it will not change any more. ``retry_of`` and ``retries`` link a retry and
+the run it retries. A step's ``status`` is ``running``, ``waiting``, ``succeeded``,
+``failed``, ``skipped`` (on the branch an If/then did not take), ``cancelled`` or
+``pinned`` (a test run took the draft's pinned output instead of running it); ``reused``
+is true on a step a retry copied from the run it retries; ``allowed_failure`` is true on a
+failed step whose failure the flow allows (the run went on); its ``detail`` holds an
+If/then's ``branch`` and ``checks`` or a Delay's ``seconds`` and ``until``, its ``vars``
+the shared variables after it when it changed them.
 """
 
 import logging
@@ -24,6 +27,7 @@ from flows_app.definition import Problem, all_steps
 from flows_app.engine import may_fail
 from flows_app.json_limits import TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowToken, Run, StepRun
+from flows_app.retries import CannotRetry, retry_run
 from flows_app.services import InvalidFlow, published_version, start_run
 from flows_app.views.timeline import masked_condition_inputs
 
@@ -77,28 +81,70 @@ def _start(request: HttpRequest, flow_id: int) -> HttpResponse | tuple[Run, int]
     try:
         run = start_run(flow, trigger=Run.Trigger.API, input=data, version=version)
     except InvalidFlow as exc:
-        return api_error(
-            422,
-            "invalid_flow",
-            "The published version of the flow has problems; nothing was run.",
-            problems=[_problem(p) for p in exc.problems],
-        )
+        return _invalid_flow(exc)
     log.info("Run %s of flow %s started over the API with token %s.", run.pk, flow.pk, token.pk)
-    if wait:
-        return run, wait
+    return (run, wait) if wait else _queued(request, run)
+
+
+def _queued(request: HttpRequest, run: Run, **extra: Any) -> JsonResponse:
+    """202: the run is queued; poll its ``api_url`` (also in ``Location``)."""
     links = _links(request, run)
     response = JsonResponse(
         {
             "id": run.pk,
             "status": run.status,
             **links,
-            "flow": {"id": flow.pk, "name": flow.name},
-            "version": version.number,
+            "flow": {"id": run.flow_id, "name": run.flow.name},
+            "version": run.version_number,
+            **extra,
         },
         status=202,
     )
     response["Location"] = links["api_url"]
     return response
+
+
+def _invalid_flow(exc: InvalidFlow) -> JsonResponse:
+    return api_error(
+        422,
+        "invalid_flow",
+        "The published version of the flow has problems; nothing was run.",
+        problems=[_problem(p) for p in exc.problems],
+    )
+
+
+@api_view
+async def retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Retry a failed run from its failed step (see ``flows_app.retries``); ``Prefer: wait=N``
+    waits for the retry's end as starting a run does."""
+    started = await sync_to_async(_retry)(request, run_id)
+    if isinstance(started, HttpResponse):
+        return no_store(started)
+    run, wait = started
+    ended = await waiting.wait_for_end(run.pk, wait)
+    return no_store(await sync_to_async(_waited_answer)(request, run.pk, wait, ended))
+
+
+def _retry(request: HttpRequest, run_id: int) -> HttpResponse | tuple[Run, int]:
+    token = authenticate(request, ("POST",))
+    if isinstance(token, HttpResponse):
+        return token
+    run = Run.objects.select_related("flow", "version").filter(pk=run_id).first()
+    if run is None:
+        return _not_found("run")
+    if run.flow_id != token.flow_id:
+        return _forbidden("run")
+    try:
+        wait = requested_wait(request)
+        retry = retry_run(run)
+    except BadInput as exc:
+        return api_error(400, "invalid_input", str(exc))
+    except CannotRetry as exc:
+        return api_error(409, "not_retryable", str(exc))
+    except InvalidFlow as exc:
+        return _invalid_flow(exc)
+    log.info("Run %s retries run %s over the API with token %s.", retry.pk, run.pk, token.pk)
+    return (retry, wait) if wait else _queued(request, retry, retry_of=run.pk)
 
 
 def _waited_answer(request: HttpRequest, run_id: int, wait: int, ended: bool) -> JsonResponse:
@@ -195,6 +241,8 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "status": run.status,
         "final": run.is_final,
         "trigger": run.trigger,
+        "retry_of": run.retry_of_id,
+        "retries": list(run.retries.order_by("created_at", "id").values_list("pk", flat=True)),
         "created_at": run.created_at,
         "updated_at": _updated_at(run, steps),
         "started_at": run.started_at,
@@ -217,6 +265,7 @@ def _step_record(step: StepRun, failure_allowed: bool) -> dict[str, Any]:
         "action_type": step.action_type,
         "status": step.status,
         "allowed_failure": failure_allowed and step.status == StepRun.Status.FAILED,
+        "reused": step.reused,
         "position": step.position,
         "started_at": step.started_at,
         "finished_at": step.finished_at,
@@ -273,4 +322,5 @@ def _forbidden(what: str) -> JsonResponse:
 urlpatterns = [
     path("api/flows/<int:flow_id>/runs", start, name="api_start_run"),
     path("api/runs/<int:run_id>", run_detail, name="api_run"),
+    path("api/runs/<int:run_id>/retry", retry, name="api_retry_run"),
 ]

@@ -25,10 +25,12 @@ from flows_app.actions.base import BRANCH, JSON_TEMPLATE, ActionType
 from flows_app.definition import ALIAS_LIMIT, Problem, action_of, all_steps, find, steps_of
 from flows_app.latest_run import latest_test_run
 from flows_app.models import Flow, FlowVersion, Run
+from flows_app.pins import pins_of
 from flows_app.templating import TemplateProblem
 from flows_app.views.editor_canvas import find_card, palette, step_cards
 from flows_app.views.editor_forms import FieldView, field_views, parse_json, read_params
 from flows_app.views.runs import HtmxHttpRequest, pretty_json
+from flows_app.views.step_tools import pin_context
 from flows_app.views.timeline import timeline
 from flows_app.views.variables import FUNCTION_CALLS, TEST_DATA_KEYS, custom_vars, picker_groups
 
@@ -129,6 +131,7 @@ def inspector_context(flow: Flow, step: dict, problems: list[Problem], extra: di
         "variable_groups": picker_groups(flow, step_id),
         "custom_vars": custom_vars(params),
         "functions": FUNCTION_CALLS,
+        **pin_context(flow, step_id, extra),
     }
 
 
@@ -143,7 +146,7 @@ def _step_problems(action: ActionType, mine: list[Problem]) -> list[Problem]:
 
 
 def page_context(
-    request: HttpRequest, flow: Flow, selected: str | None, into: str | None = None
+    request: HttpRequest, flow: Flow, selected: str | None, into: str | None = None, **extra
 ) -> dict:
     return editor_context(
         request,
@@ -153,6 +156,7 @@ def page_context(
         versions=_versions(flow),
         test_data_text=pretty_json(flow.test_data or {k: {} for k in TEST_DATA_KEYS}),
         **run_context(latest_test_run(flow)),
+        **extra,
     )
 
 
@@ -493,6 +497,9 @@ def version_detail(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespon
         "can_edit": _can_edit(request),
         "cards": step_cards(definition, []),
         "version_steps": [(s, pretty_json(s.get("params") or {})) for s in steps_of(definition)],
+        "version_pins": [
+            (step_id, pretty_json(out)) for step_id, out in pins_of(definition).items()
+        ],
     }
     return render(request, TEMPLATE, context)
 

@@ -11,6 +11,7 @@ from flows_app import drafts
 from flows_app.actions import ACTION_TYPES, GROUPS
 from flows_app.actions.base import ActionType
 from flows_app.definition import DEPTH_LIMIT, Problem, action_of, all_steps, steps_of
+from flows_app.pins import pins_of
 
 BRANCH_LABELS = {"then": "Then", "else": "Else"}
 
@@ -25,6 +26,7 @@ class StepCard:
     position: int  # in its own list
     problems: list[Problem]
     readers: list[str]
+    pinned: bool = False  # test runs use its pinned output instead of running it
     first: bool = False  # the flow's first step: Move up has nowhere to go
     last: bool = False  # the flow's last step: Move down has nowhere to go
     depth: int = 0
@@ -85,6 +87,7 @@ class _Cards:
     def __init__(self, definition: dict, by_step: dict[str | None, list[Problem]]):
         self.definition = definition
         self.by_step = by_step
+        self.pins = pins_of(definition)
         self.number = 0
 
     def build(self, steps: list, depth: int) -> list[StepCard]:
@@ -106,6 +109,7 @@ class _Cards:
             position=position,
             problems=self.by_step.get(step_id) or self.by_step.get(f"step {self.number}", []),
             readers=drafts.references_to(self.definition, step_id),
+            pinned=step_id in self.pins,
             depth=depth,
         )
         if depth < DEPTH_LIMIT:

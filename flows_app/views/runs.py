@@ -1,4 +1,4 @@
-"""Run history: the run list, the run page, live progress, run again and cancel.
+"""Run history: the run list, the run page, live progress, run again, retry and cancel.
 
 Live progress has two paths. With a shared channel layer (``settings.CHANNEL_LAYER_URL``)
 the pages carry ``data-live-socket`` and ``static/js/live.js`` refetches their partial
@@ -27,6 +27,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts_app.access import editor_required
 from flows_app.models import Flow, Run, StepRun
+from flows_app.retries import CannotRetry, retry_refusal, retry_run
 from flows_app.services import InvalidFlow, cancel_run, start_run
 from flows_app.views.timeline import (
     TimelineStep,
@@ -45,12 +46,14 @@ LIST_FIELDS = (
     "flow__name",
     "version_id",
     "version__number",
+    "version_number",
     "status",
     "trigger",
     "created_at",
     "started_at",
     "finished_at",
     "resume_at",
+    "retry_of_id",
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -238,7 +241,8 @@ def _page_url(request: HttpRequest, key: str | None, cursor: Cursor | None) -> s
 
 def _get_run(pk: int) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("flow", "version", "created_by", "cancelled_by"), pk=pk
+        Run.objects.select_related("flow", "version", "created_by", "cancelled_by", "retry_of"),
+        pk=pk,
     )
 
 
@@ -256,6 +260,8 @@ def run_context(request: HttpRequest, run: Run) -> dict[str, Any]:
         "result_json": pretty_json(run.result) if run.result is not None else "",
         "cancelling": run.status == Run.Status.RUNNING and run.cancel_requested_at is not None,
         "can_run": request.user.can_edit_flows,  # type: ignore[union-attr]
+        "retries": list(run.retries.order_by("created_at", "id").values_list("pk", flat=True)),
+        "retry_refusal": retry_refusal(run) if run.status == Run.Status.FAILED else "",
         "live": live_mode(),
         "poll": live_mode() == "poll" and not run.is_final,
         "poll_every": "5s" if run.status == Run.Status.WAITING else "2s",
@@ -307,6 +313,24 @@ def run_again(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @editor_required
+def run_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Retry a failed run from its failed step: a new run that reuses what succeeded."""
+    run = _get_run(pk)
+    try:
+        retry = retry_run(run, user=request.user)
+    except CannotRetry as exc:
+        messages.error(request, str(exc))
+        return redirect("run_detail", pk=run.pk)
+    except InvalidFlow as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        messages.error(request, f"Run #{run.pk} cannot be retried: {problems}")
+        return redirect("run_detail", pk=run.pk)
+    messages.success(request, f"Retrying run #{run.pk} from its failed step.")
+    return redirect("run_detail", pk=retry.pk)
+
+
+@require_POST
+@editor_required
 def run_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     run = _get_run(pk)
     if not cancel_run(run, user=request.user):
@@ -324,4 +348,5 @@ urlpatterns = [
     path("runs/<int:pk>/", run_detail, name="run_detail"),
     path("runs/<int:pk>/again/", run_again, name="run_again"),
     path("runs/<int:pk>/cancel/", run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/retry/", run_retry, name="run_retry"),
 ]

@@ -4,9 +4,10 @@
 - **Shared variables**: ``vars`` as they stood before the step in the latest test run (else
   the test data's), and the names that earlier Store shared variables steps of the draft
   set, which that run may not know yet.
-- **One group per earlier step**: the fields of its output in the latest test run, or else
-  the action's documented output shape (``ActionType.output_fields``); a masked output is
-  listed by its field names only. A step that allows failure adds its ``error`` fields.
+- **One group per earlier step**: the fields of its pinned output, or of its output in the
+  latest test run, or else the action's documented output shape
+  (``ActionType.output_fields``); a masked output is listed by its field names only. A step
+  that allows failure adds its ``error`` fields.
 
 Paths go a few levels deep and a group lists at most ``GROUP_LIMIT`` of them, saying how
 many more there are. The picker shows paths and descriptions, never a value.
@@ -100,6 +101,8 @@ def _shared_variables(data: dict, known: Known, earlier, steps: dict) -> Variabl
     if known.vars is None:
         values = data.get("vars") if isinstance(data.get("vars"), dict) else {}
         source = "from the test data"
+    elif not known.tested:
+        values, source = known.vars, "from the test data and the pinned outputs"
     else:
         values, source = known.vars, "as they stood before this step in the latest test run"
     found = [Variable(path) for path in paths(values, "vars")[1:]]
@@ -140,6 +143,10 @@ def _output_paths(
 ) -> tuple[list[str], str]:
     """The paths of a step's output in the latest test run, else its documented ones, and
     where they come from."""
+    if step_id in known.pinned:
+        masked = "masked: field names of its pinned output"
+        source = masked if step_id in known.masked else "fields of its pinned output"
+        return paths(known.outputs[step_id], prefix), source
     if step_id in known.masked:
         return paths(known.outputs[step_id], prefix), "masked: field names from the latest test run"
     if step_id in known.outputs:
