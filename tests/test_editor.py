@@ -139,10 +139,14 @@ def test_moving_keeps_focus_on_the_moved_step(editor_client, flow):
     assert ids(flow) == ["get_user", "call_api"]
 
 
-def test_moving_without_javascript_redirects_back(editor_client, flow):
+def test_moving_without_javascript_redirects_back_with_focus_on_the_step(editor_client, flow):
     response = editor_client.post(url("editor_move", flow), {"step": "call_api", "direction": "up"})
     assert response.status_code == 302
     assert response["Location"] == url("flow_editor", flow)
+    assert (
+        'data-focus-id="down-call_api"' in editor_client.get(response["Location"]).content.decode()
+    )
+    assert "data-focus-id" not in editor_client.get(response["Location"]).content.decode()
 
 
 def test_duplicate_delete_and_undo(editor_client, flow):

@@ -172,10 +172,15 @@ def _back(flow: Flow, selected: str | None = None, into: str = "") -> HttpRespon
     return redirect(f"{url}?step={selected}&into={into}" if into else f"{url}?step={selected}")
 
 
+FOCUS_KEY = "editor_focus"
+
+
 def _canvas_reply(
     request: HtmxHttpRequest, flow: Flow, selected: str | None, *, inspector=True, **extra
 ) -> HttpResponse:
     if not request.htmx:
+        if extra.get("focus_id"):
+            request.session[FOCUS_KEY] = [flow.pk, extra["focus_id"]]
         return _back(flow, selected)
     flow.refresh_from_db()
     context = editor_context(request, flow, selected, **extra)
@@ -190,7 +195,14 @@ def _canvas_reply(
 def flow_editor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     flow = _flow(pk)
     context = page_context(request, flow, request.GET.get("step"), request.GET.get("into"))
-    return render(request, TEMPLATE, context)
+    return render(request, TEMPLATE, {**context, "focus_id": _focus_after_reload(request, flow)})
+
+
+def _focus_after_reload(request: HttpRequest, flow: Flow) -> str:
+    """Where focus goes when an edit came as a plain form post (the page's script was not
+    ready, or is off): the same place as after the htmx reply."""
+    kept = request.session.pop(FOCUS_KEY, None)
+    return str(kept[1]) if isinstance(kept, list) and kept[:1] == [flow.pk] else ""
 
 
 @require_GET

@@ -15,6 +15,11 @@
 
   const FOLDED = "sluice:folded:";
 
+  // Take in swapped-in HTML at once. After htmx's default 20 ms settle delay (longer on a
+  // busy machine) a form just swapped in is not yet htmx's: a key pressed in between
+  // submitted it as a plain form, the page reloaded, and focus was lost.
+  htmx.config.defaultSettleDelay = 0;
+
   function post(url, values, source) {
     const selected = document.getElementById("selected-step");
     values.selected = selected ? selected.value : "";
