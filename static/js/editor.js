@@ -19,6 +19,9 @@
   // busy machine) a form just swapped in is not yet htmx's: a key pressed in between
   // submitted it as a plain form, the page reloaded, and focus was lost.
   htmx.config.defaultSettleDelay = 0;
+  // Never copy a style attribute across a swap (SortableJS leaves them on the cards it
+  // animates): the site's Content Security Policy forbids inline styles.
+  htmx.config.attributesToSettle = ["class", "width", "height"];
 
   function post(url, values, source) {
     const selected = document.getElementById("selected-step");
@@ -35,7 +38,46 @@
     return root.matches && root.matches(selector) ? [root].concat(found) : found;
   }
 
+  // The drag under way: where its element came from, and whether Escape called it off.
+  const drag = { origin: null, cancelled: false };
+
+  function dragStarted(event) {
+    drag.origin = { parent: event.item.parentNode, next: event.item.nextSibling };
+    drag.cancelled = false;
+  }
+
+  function dragEnded() {
+    drag.origin = null;
+  }
+
+  function pointOf(event) {
+    const touch = event && event.changedTouches ? event.changedTouches[0] : event;
+    return touch && typeof touch.clientX === "number" ? touch : null;
+  }
+
+  function overCanvas(event) {
+    const point = pointOf(event);
+    const canvas = document.getElementById("canvas");
+    if (!point || !canvas) return false;
+    const box = canvas.getBoundingClientRect();
+    return point.clientX >= box.left && point.clientX <= box.right && point.clientY >= box.top && point.clientY <= box.bottom;
+  }
+
+  // SortableJS moves the element into a list as soon as it passes over one; a drag that
+  // was called off, or let go outside the canvas, goes back where it came from.
+  function putBack(event) {
+    if (event.pullMode === "clone" && event.clone && event.clone.parentNode) {
+      event.clone.replaceWith(event.item);
+    } else if (drag.origin) {
+      drag.origin.parent.insertBefore(event.item, drag.origin.next);
+    }
+  }
+
   function dropped(list, event) {
+    if (drag.cancelled || !overCanvas(event.originalEvent)) {
+      putBack(event);
+      return;
+    }
     const urls = document.getElementById("steps").dataset;
     const values = {
       parent: list.dataset.parent || "",
@@ -52,40 +94,70 @@
     }
   }
 
+  // Escape ends the drag as a cancelled pointer would, and nothing is dropped. The button
+  // the drag began on is back in its place: letting go over it must not press it.
+  function cancelDrag() {
+    drag.cancelled = true;
+    ["pointercancel", "touchcancel"].forEach(function (type) {
+      document.dispatchEvent(new Event(type, { bubbles: true }));
+    });
+    swallowNextPointerClick();
+  }
+
+  function swallowNextPointerClick() {
+    function swallow(event) {
+      if (event.detail === 0) return; // a key pressed the button, not the pointer
+      event.preventDefault();
+      event.stopPropagation();
+      done();
+    }
+    function done() {
+      document.removeEventListener("click", swallow, true);
+      document.removeEventListener("pointerdown", done, true);
+    }
+    document.addEventListener("click", swallow, true);
+    document.addEventListener("pointerdown", done, true);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && drag.origin) {
+      event.preventDefault();
+      cancelDrag();
+    }
+  });
+
+  const DRAGGING = {
+    forceFallback: true,
+    fallbackOnBody: true,
+    fallbackTolerance: 4,
+    animation: 120,
+    onStart: dragStarted,
+    onEnd: dragEnded,
+  };
+
   function initSortables(root) {
     if (typeof Sortable === "undefined") return;
     within(root, "[data-palette]").forEach(function (list) {
       if (list.dataset.sortableReady) return;
       list.dataset.sortableReady = "1";
-      Sortable.create(list, {
-        group: { name: "steps", pull: "clone", put: false },
-        sort: false,
-        forceFallback: true,
-        fallbackOnBody: true,
-        fallbackTolerance: 4,
-        animation: 120,
-      });
+      Sortable.create(list, Object.assign({ group: { name: "steps", pull: "clone", put: false }, sort: false }, DRAGGING));
     });
     // Every list of steps, nested ones too, shares the group: steps go anywhere.
     within(root, "[data-sortable]").forEach(function (list) {
       if (list.dataset.sortableReady) return;
       list.dataset.sortableReady = "1";
-      Sortable.create(list, {
+      Sortable.create(list, Object.assign({
         group: { name: "steps", pull: true, put: true },
         draggable: ">.step-card, .palette-item",
-        forceFallback: true,
-        fallbackOnBody: true,
-        fallbackTolerance: 4,
         swapThreshold: 0.65,
         emptyInsertThreshold: 12,
-        animation: 120,
         onAdd: function (event) {
           dropped(list, event);
         },
         onUpdate: function (event) {
           dropped(list, event);
         },
-      });
+      }, DRAGGING));
     });
   }
 
