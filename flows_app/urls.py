@@ -1,6 +1,6 @@
 from django.urls import path
 
-from flows_app.views import api, editor, flows, manage, runs, tenant, tokens
+from flows_app.views import api, editor, editor_edits, flows, manage, runs, tenant, tokens
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
@@ -11,4 +11,5 @@ urlpatterns = [
     *api.urlpatterns,
     *tokens.urlpatterns,
     *editor.urlpatterns,
+    *editor_edits.urlpatterns,
 ]

@@ -9,8 +9,9 @@ from playwright.sync_api import expect
 
 from flows_app.models import Flow
 from flows_app.services import create_flow
-from tests.browser import sign_in
+from tests.browser import ARTIFACTS, sign_in
 from tests.conftest import PASSWORD
+from tests.flow_helpers import step
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +95,93 @@ def test_a_move_posted_as_a_plain_form_reloads_with_focus_on_the_moved_step(
     expect(page.locator(f"#up-{first}")).not_to_be_focused()  # once only
     assert Flow.objects.get().draft["actions"][1]["id"] == first
     assert re.search(r"/edit/", page.url)
+
+
+def test_an_added_step_comes_into_view_with_focus_on_a_phone(page_factory, admin_user, empty_flow):
+    page = open_editor(page_factory, admin_user, empty_flow, width=390)
+    page.get_by_role("button", name="Add Send SMS", exact=True).click()
+    expect(cards(page)).to_have_count(1)
+    (sms,) = step_ids(empty_flow)
+    new = page.locator(f"#select-{sms}")
+    expect(new).to_be_focused()
+    expect(new).to_be_in_viewport()
+    page.screenshot(path=ARTIFACTS / "editor-added-390.png")
+
+
+@pytest.fixture
+def two_steps(db, admin_user):
+    return create_flow(
+        name="Keys",
+        owner=admin_user,
+        definition={
+            "schema_version": 1,
+            "actions": [step("get_user", "GET_USER"), step("send_sms", "SEND_SMS")],
+        },
+    )
+
+
+def test_shortcuts_delete_the_selected_step_undo_and_redo(page_factory, admin_user, two_steps):
+    page = open_editor(page_factory, admin_user, two_steps)
+    page.locator("#select-get_user").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#card-get_user")).to_have_class(re.compile("is-selected"))
+
+    page.keyboard.press("Delete")
+    expect(page.locator("#card-get_user")).to_have_count(0)
+    expect(page.locator("#undo-button")).to_be_focused()
+    assert step_ids(two_steps) == ["send_sms"]
+    page.keyboard.press("Control+z")
+    expect(page.locator("#card-get_user")).to_have_count(1)
+    assert step_ids(two_steps) == ["get_user", "send_sms"]
+    page.keyboard.press("Control+Shift+z")
+    expect(page.locator("#card-get_user")).to_have_count(0)
+    # Nothing more to redo: focus goes to Undo, not to the disabled Redo.
+    expect(page.locator("#redo-button")).to_be_disabled()
+    expect(page.locator("#undo-button")).to_be_focused()
+    assert step_ids(two_steps) == ["send_sms"]
+    page.keyboard.press("Meta+z")
+    expect(page.locator("#card-get_user")).to_have_count(1)
+
+    page.locator("#select-send_sms").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#inspector #step-id")).to_have_value("send_sms")
+    page.keyboard.press("Backspace")
+    expect(page.locator("#card-send_sms")).to_have_count(0)
+    assert step_ids(two_steps) == ["get_user"]
+
+
+def test_keys_typed_in_a_field_edit_the_text_only(page_factory, admin_user, two_steps):
+    page = open_editor(page_factory, admin_user, two_steps)
+    page.locator("#select-send_sms").focus()
+    page.keyboard.press("Enter")
+    page.locator("#alias").focus()
+    page.keyboard.type("Textt")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Delete")
+    expect(page.locator("#alias")).to_have_value("Text")
+    page.get_by_role("button", name="Save step").click()  # answered after anything sent before
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    assert step_ids(two_steps) == ["get_user", "send_sms"]
+    expect(page.locator("#card-send_sms")).to_contain_text("Text")
+
+
+def test_the_shortcuts_are_listed_under_a_question_mark(page_factory, admin_user, two_steps):
+    page = open_editor(page_factory, admin_user, two_steps, width=390)
+    summary = page.locator("#shortcuts > summary")
+    listing = page.locator(".shortcuts-panel")
+    expect(listing).to_be_hidden()
+    page.locator("main").focus()
+    for _ in range(3):  # the breadcrumb's two links, then the "?"
+        page.keyboard.press("Tab")
+    expect(summary).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(listing).to_be_visible()
+    expect(listing).to_contain_text("Delete the selected step")
+    page.screenshot(path=ARTIFACTS / "editor-shortcuts-390.png")
+    page.keyboard.press("Escape")
+    expect(listing).to_be_hidden()
+    expect(summary).to_be_focused()
+    page.locator("#canvas-heading").click()
+    page.keyboard.press("?")
+    expect(listing).to_be_visible()
+    expect(summary).to_be_focused()

@@ -113,6 +113,7 @@ def test_adding_at_a_position_answers_with_canvas_and_inspector(editor_client, f
     assert new.startswith("send_sms_")
     assert 'id="canvas" class="canvas card" aria-labelledby="canvas-heading" hx-swap-oob' in html
     assert 'id="inspector"' in html and f'value="{new}"' in html
+    assert f'data-focus-id="select-{new}"' in html  # focus, and the view, go to the new step
 
 
 def test_adding_after_the_selected_step_or_at_the_end(editor_client, flow):

@@ -8,7 +8,6 @@ The canvas cards, the inspector's form and the variable picker are built in
 ``editor_canvas``, ``editor_forms`` and ``variables``.
 """
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +18,6 @@ from django_htmx.http import trigger_client_event
 from accounts_app.access import editor_required
 from flows_app import drafts, services
 from flows_app import preview as previews
-from flows_app.actions import ACTION_TYPES
 from flows_app.actions.base import BRANCH, JSON_TEMPLATE, ActionType
 from flows_app.definition import ALIAS_LIMIT, Problem, action_of, all_steps, find, steps_of
 from flows_app.models import Flow, FlowVersion, Run
@@ -98,6 +96,7 @@ def editor_context(request: HttpRequest, flow: Flow, selected: str | None, **ext
         "selected": str(step["id"]) if step else "",
         "into": into,
         "can_undo": bool(flow.undo),
+        "can_redo": bool(flow.redo),
         "alias_limit": ALIAS_LIMIT,
         **extra,
     }
@@ -219,131 +218,6 @@ def select_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse
     focus = {"focus_id": "palette-heading"} if into and _can_edit(request) else {}
     context = editor_context(request, flow, step_id, into=into, **focus)
     return render_partials(request, ["inspector", "canvas"], context, oob=("inspector", "canvas"))
-
-
-def _selected(request: HttpRequest) -> str | None:
-    return request.POST.get("selected") or request.POST.get("after") or None
-
-
-def _dropped_at(request: HttpRequest) -> tuple[str | None, str | None]:
-    """The list a drag ended in: (parent, branch), or (None, None) for the top level."""
-    parent = request.POST.get("parent") or None
-    return parent, (request.POST.get("branch") or None) if parent else None
-
-
-def _add_target(request: HttpRequest) -> tuple[str | None, str]:
-    """The step a palette Add goes after, or into a branch of: the canvas's current choice
-    when htmx sent it along, else the one the page was rendered with (no JavaScript)."""
-    if "selected" in request.POST:
-        return request.POST["selected"] or None, request.POST.get("into", "")
-    return request.POST.get("after") or None, request.POST.get("after_into", "")
-
-
-def _add_place(request: HttpRequest, definition: dict) -> tuple[int, str | None, str | None]:
-    """Where a new step goes, as (position, parent, branch): where it was dropped, else at
-    the end of the chosen branch, else after the selected step, else at the flow's end."""
-    raw = request.POST.get("position", "")
-    if raw.isdigit():
-        return int(raw), *_dropped_at(request)
-    after, into = _add_target(request)
-    placed = find(definition, after) if after else None
-    if placed is None:
-        return len(steps_of(definition)), None, None
-    if _into(placed.step, into):
-        return len(drafts.branch_of(placed.step, into) or []), after, into
-    return placed.index + 1, placed.parent, placed.branch
-
-
-def _refused(request: HtmxHttpRequest, flow: Flow, error: drafts.DraftError) -> HttpResponse:
-    """An edit the draft cannot take: say why on the canvas, or on the page without htmx."""
-    if not request.htmx:
-        messages.error(request, str(error))
-    return _canvas_reply(request, flow, _selected(request), inspector=False, notice=str(error))
-
-
-@require_POST
-@editor_required
-def add_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Add a step where it was dropped, or with the palette's buttons (see ``_add_place``)."""
-    flow = _flow(pk)
-    action = ACTION_TYPES.get(request.POST.get("action", ""))
-    if action is None:
-        return HttpResponse("Unknown action.", status=400)
-    position, parent, branch = _add_place(request, flow.draft)
-    try:
-        definition, step_id = drafts.insert_step(flow.draft, action, position, parent, branch)
-    except drafts.DraftError as exc:
-        return _refused(request, flow, exc)
-    services.edit_draft(flow, definition)
-    return _canvas_reply(request, flow, step_id)
-
-
-@require_POST
-@editor_required
-def move_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Move a step to ``position`` of a list (``parent`` and ``branch``; none for the top
-    level), or one place ``up``/``down`` through the tree; focus stays on it."""
-    flow = _flow(pk)
-    step_id = request.POST.get("step", "")
-    placed = find(flow.draft, step_id) if step_id else None
-    if placed is None:
-        raise Http404("No such step.")
-    direction = request.POST.get("direction", "")
-    raw = request.POST.get("position", "")
-    try:
-        if direction in (drafts.UP, drafts.DOWN):
-            definition = drafts.shift_step(flow.draft, step_id, direction)
-        else:
-            position = int(raw) if raw.isdigit() else placed.index
-            definition = drafts.move_step(flow.draft, step_id, position, *_dropped_at(request))
-    except drafts.DraftError as exc:
-        return _refused(request, flow, exc)
-    services.edit_draft(flow, definition)
-    focus_id = _focus_after_move(definition, step_id, direction)
-    return _canvas_reply(request, flow, _selected(request), inspector=False, focus_id=focus_id)
-
-
-def _focus_after_move(definition: dict, step_id: str, direction: str) -> str:
-    """The moved step's button that was pressed, or its twin when that one is now disabled."""
-    placed = find(definition, step_id)
-    if direction not in (drafts.UP, drafts.DOWN) or placed is None:
-        return f"select-{step_id}"
-    other = drafts.DOWN if direction == drafts.UP else drafts.UP
-    return f"{direction if drafts.can_shift(placed, direction) else other}-{step_id}"
-
-
-@require_POST
-@editor_required
-def duplicate_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
-    flow = _flow(pk)
-    try:
-        definition, twin = drafts.duplicate_step(flow.draft, step_id)
-    except drafts.DraftError as exc:
-        raise Http404(str(exc)) from None
-    services.edit_draft(flow, definition)
-    return _canvas_reply(request, flow, twin, focus_id=f"select-{twin}")
-
-
-@require_POST
-@editor_required
-def delete_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
-    flow = _flow(pk)
-    try:
-        services.edit_draft(flow, drafts.remove_step(flow.draft, step_id))
-    except drafts.DraftError as exc:
-        raise Http404(str(exc)) from None
-    selected = _selected(request)
-    kept = None if selected == step_id else selected
-    return _canvas_reply(request, flow, kept, focus_id="undo-button")
-
-
-@require_POST
-@editor_required
-def undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    flow = _flow(pk)
-    done = services.undo_edit(flow)
-    notice = "" if done else "Nothing to undo."
-    return _canvas_reply(request, flow, _selected(request), notice=notice, focus_id="undo-button")
 
 
 @require_POST
@@ -512,9 +386,6 @@ def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespo
 
 urlpatterns = [
     path("flows/<int:pk>/edit/", flow_editor, name="flow_editor"),
-    path("flows/<int:pk>/edit/add/", add_step, name="editor_add"),
-    path("flows/<int:pk>/edit/move/", move_step, name="editor_move"),
-    path("flows/<int:pk>/edit/undo/", undo, name="editor_undo"),
     path("flows/<int:pk>/edit/test-data/", save_test_data, name="editor_test_data"),
     path("flows/<int:pk>/edit/publish/", publish, name="editor_publish"),
     path("flows/<int:pk>/edit/test-run/", test_run, name="editor_test_run"),
@@ -523,12 +394,6 @@ urlpatterns = [
     path("flows/<int:pk>/edit/steps/<str:step_id>/save/", save_step, name="editor_save"),
     path("flows/<int:pk>/edit/steps/<str:step_id>/rename/", rename_step, name="editor_rename"),
     path("flows/<int:pk>/edit/steps/<str:step_id>/preview/", preview_step, name="editor_preview"),
-    path(
-        "flows/<int:pk>/edit/steps/<str:step_id>/duplicate/",
-        duplicate_step,
-        name="editor_duplicate",
-    ),
-    path("flows/<int:pk>/edit/steps/<str:step_id>/delete/", delete_step, name="editor_delete"),
     path("flows/<int:pk>/versions/<int:number>/", version_detail, name="flow_version"),
     path(
         "flows/<int:pk>/versions/<int:number>/restore/",
