@@ -64,6 +64,10 @@ def test_a_viewer_reads_the_editor_without_controls(viewer_client, flow):
     assert "data-sortable" not in html
     assert '<fieldset class="plain" disabled>' in html
     assert "Sortable.min.js" not in html
+    # Titled for reading, not editing.
+    assert "<title>Welcome (read-only) · Sluice</title>" in html
+    assert "Edit Welcome" not in html
+    assert '<h1>Welcome <span class="pill">Read-only</span></h1>' in html
 
 
 @pytest.mark.parametrize(
