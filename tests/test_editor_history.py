@@ -87,3 +87,47 @@ def test_redo_works_without_javascript(editor_client, flow):
 
 def test_viewers_may_not_redo(viewer_client, flow):
     assert viewer_client.post(url("editor_redo", flow), **HTMX).status_code == 403
+
+
+def save(client, flow, alias, *, typing="", allow_failure=False):
+    data = {"alias": alias, "typing": typing}
+    if allow_failure:
+        data["allow_failure"] = "on"
+    response = client.post(url("editor_save", flow, "get_user"), data, **HTMX)
+    assert "Saved." in response.content.decode()
+
+
+def first_step(flow) -> dict:
+    flow.refresh_from_db()
+    return flow.draft["actions"][0]
+
+
+def test_typing_saved_as_it_goes_is_one_undo(editor_client, flow):
+    for typed in ("Find", "Find the", "Find the user"):
+        save(editor_client, flow, typed, typing="alias")
+    assert first_step(flow)["alias"] == "Find the user"
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert "alias" not in first_step(flow)
+    editor_client.post(url("editor_redo", flow), **HTMX)
+    assert first_step(flow)["alias"] == "Find the user"
+
+
+def test_typing_after_another_change_is_undone_on_its_own(editor_client, flow):
+    save(editor_client, flow, "Find", typing="alias")
+    save(editor_client, flow, "Find", allow_failure=True)  # a checkbox: its own change
+    save(editor_client, flow, "Find it", typing="alias")
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert first_step(flow)["alias"] == "Find" and first_step(flow)["allow_failure"]
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert first_step(flow)["alias"] == "Find" and not first_step(flow).get("allow_failure")
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert "alias" not in first_step(flow)
+
+
+def test_typing_after_an_undo_is_a_new_change(editor_client, flow):
+    save(editor_client, flow, "Find", typing="alias")
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    save(editor_client, flow, "Look", typing="alias")
+    assert Flow.objects.get().redo == []
+    editor_client.post(url("editor_undo", flow), **HTMX)
+    assert "alias" not in first_step(flow)

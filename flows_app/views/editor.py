@@ -229,12 +229,10 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
     params, json_errors, typed = read_params(action, request.POST, step.get("params") or {})
     alias = request.POST.get("alias", "").strip()[:ALIAS_LIMIT]
     switches = {name: request.POST.get(name) == "on" for name in ("allow_failure", "mask_output")}
-    services.edit_draft(
-        flow,
-        drafts.update_step(
-            flow.draft, step_id, alias=alias or None, params=params, switches=switches
-        ),
+    definition = drafts.update_step(
+        flow.draft, step_id, alias=alias or None, params=params, switches=switches
     )
+    _save_typing(request, flow, step_id, definition)
     if not request.htmx:
         return _back(flow, step_id)
     flow.refresh_from_db()
@@ -251,6 +249,26 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
         # A builder button pressed without the builder's script: show the changed form.
         return render_partials(request, ["inspector", "saved"], context, oob=("inspector",))
     return render_partials(request, ["saved"], context)
+
+
+TYPING_KEY = "editor_typing"
+
+
+def _save_typing(request: HttpRequest, flow: Flow, step_id: str, definition: dict) -> None:
+    """Save the inspector's form. A save as you type (``typing`` names the field) that goes
+    on typing into the field the last one did, with no other change in between, joins that
+    save in the undo history: Undo takes back the typing, not one pause of it at a time."""
+    field = request.POST.get("typing", "")
+    amend = bool(field) and request.session.get(TYPING_KEY) == _typing_mark(flow, step_id, field)
+    changed = definition != flow.draft
+    services.edit_draft(flow, definition, amend=amend)
+    if field and changed:
+        flow.refresh_from_db(fields=["updated_at"])
+        request.session[TYPING_KEY] = _typing_mark(flow, step_id, field)
+
+
+def _typing_mark(flow: Flow, step_id: str, field: str) -> list:
+    return [flow.pk, step_id, field, flow.updated_at.isoformat()]
 
 
 @require_POST
