@@ -737,3 +737,10 @@ def test_saving_a_condition_keeps_its_branches(editor_client, branched):
     assert 'id="card-check" hx-swap-oob="true"' in saved.content.decode()
     assert shape(branched)[1] == ("check", ["read", ("inner", [], ["text"])], ["call"])
     assert fresh(branched).draft["actions"][1]["alias"] == "Is it Ada?"
+
+
+def test_every_json_input_says_once_that_it_takes_liquid(editor_client, flow):
+    for action in ("FLOW/RETURN_JSON", "AUTH0/CREATE_USER", "AUTH0/SEND_REQUEST"):
+        html = editor_client.post(url("editor_add", flow), {"action": action}, **HTMX)
+        helps = re.findall(r'<p class="help" id="in-payload-help">(.*?)</p>', html.content.decode())
+        assert len(helps) == 1 and helps[0].count("Liquid") == 1, (action, helps)
