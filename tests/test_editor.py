@@ -744,3 +744,23 @@ def test_every_json_input_says_once_that_it_takes_liquid(editor_client, flow):
         html = editor_client.post(url("editor_add", flow), {"action": action}, **HTMX)
         helps = re.findall(r'<p class="help" id="in-payload-help">(.*?)</p>', html.content.decode())
         assert len(helps) == 1 and helps[0].count("Liquid") == 1, (action, helps)
+
+
+def test_a_test_run_in_a_short_delay_says_how_many_seconds_are_left(
+    editor_client, db, django_capture_on_commit_callbacks
+):
+    wait = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    flow = create_flow(
+        name="Short wait",
+        definition={
+            "schema_version": 1,
+            "actions": [{**wait, "params": {"number": 8, "units": "SECONDS"}}],
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(url("editor_test_run", flow), **HTMX)
+    run = Run.objects.get()
+    assert run.status == Run.Status.WAITING
+    html = editor_client.get(url("editor_run", flow, run.pk), **HTMX).content.decode()
+    assert re.search(r"\(in [1-8] seconds?\)", html), html
+    assert "0 minutes" not in html
