@@ -5,7 +5,8 @@ and answers with the re-rendered canvas (and, when it changed, the inspector), s
 server's draft is the truth. With htmx the answer is one or more partials of
 ``flows/editor.html``; without JavaScript every form still works and redirects back.
 The canvas cards, the inspector's form and the variable picker are built in
-``editor_canvas``, ``editor_forms`` and ``variables``.
+``editor_canvas``, ``editor_forms`` and ``variables``; the views that add, move, duplicate
+and delete steps, and Undo and Redo, are in ``editor_edits``.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse

@@ -4,7 +4,9 @@
 //   Then/Else of an If/then; a copy stays in the palette), or drag a step within, into, out
 //   of or between branches; either posts the list (parent, branch) and position to the
 //   server, which answers with the canvas. Dragging starts only after a few pixels, so a
-//   click is still a click.
+//   click is still a click. Escape calls a drag off; let go outside the canvas, it does
+//   nothing. (Keyboard shortcuts are in editor-keys.js, saving as you type in
+//   editor-autosave.js.)
 // - Branches fold (<details>); whether each is open is kept in localStorage per flow and
 //   step, and put back whenever htmx swaps the canvas in.
 // - After a swap, focus goes to the element the server names in data-focus-id.
