@@ -96,7 +96,9 @@ class Delay:
 def time_left(until: datetime | None) -> str:
     """How long until ``until``, as "19 hours, 59 minutes", or "8 seconds" in its last
     minute (where Django's timeuntil says "0 minutes"); "" once it has passed."""
-    seconds = math.ceil((until - timezone.now()).total_seconds()) if until else 0
+    if until is None:
+        return ""
+    seconds = math.ceil((until - timezone.now()).total_seconds())
     if seconds <= 0:
         return ""
     if seconds < 60:
