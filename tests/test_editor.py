@@ -68,6 +68,8 @@ def test_a_viewer_reads_the_editor_without_controls(viewer_client, flow):
     assert "<title>Welcome (read-only) · Sluice</title>" in html
     assert "Edit Welcome" not in html
     assert '<h1>Welcome <span class="pill">Read-only</span></h1>' in html
+    unselected = viewer_client.get(url("flow_editor", flow)).content.decode()
+    assert "Select a step on the canvas to see its settings." in unselected
 
 
 @pytest.mark.parametrize(
