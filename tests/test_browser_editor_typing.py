@@ -109,3 +109,21 @@ def test_required_goes_as_soon_as_the_field_has_a_value(page_factory, admin_user
     page.locator("#in-number").dispatch_event("change")
     expect(errors).to_have_text("Required.")
     expect(page.locator("#card-wait")).to_contain_text(re.compile("Wait for: Required"))
+
+
+def test_leaving_with_test_data_typed_but_not_saved_asks_first(page_factory, admin_user, flow):
+    page = open_step(page_factory, admin_user, flow, "get_user")
+    data = page.locator("#test-data-input")
+    data.focus()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type('{"context": {"user": {"name": "Ada"}}}')
+    with page.expect_event("dialog") as asked:
+        page.close(run_before_unload=True)
+    assert asked.value.type == "beforeunload"
+    asked.value.dismiss()  # stay
+
+    page.get_by_role("button", name="Save test data").click()
+    expect(page.get_by_text("Test data saved.")).to_be_visible()
+    with page.expect_event("close"):  # nothing left to lose: no question
+        page.close(run_before_unload=True)
+    assert Flow.objects.get().test_data == {"context": {"user": {"name": "Ada"}}}

@@ -4,6 +4,8 @@
 // before the server has confirmed what was typed (a reload, a closed tab).
 // The answer to a save never re-renders a field (see the "saved" partial): the caret and
 // focus stay where they are. A field's "Required." goes as soon as it has a value.
+// The test data and a step's new id are not saved as you type: leaving with one of them
+// typed but not saved asks first.
 (function () {
   "use strict";
 
@@ -54,6 +56,20 @@
 
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (unsaved && event.detail.elt === unsaved.form && event.detail.successful && sent === typed) unsaved = null;
+  });
+
+  // The test data and a new step id are saved by their buttons only (their answers
+  // re-render the field, with what was saved): leaving with one changed asks first.
+  function typedButNotSaved() {
+    return Array.prototype.some.call(document.querySelectorAll("form[data-warn-unsaved] textarea, form[data-warn-unsaved] input[type=text]"), function (field) {
+      return field.value !== field.defaultValue;
+    });
+  }
+
+  window.addEventListener("beforeunload", function (event) {
+    if (!typedButNotSaved()) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
 
   window.addEventListener("pagehide", function () {
