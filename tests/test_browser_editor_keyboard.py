@@ -185,3 +185,31 @@ def test_the_shortcuts_are_listed_under_a_question_mark(page_factory, admin_user
     page.keyboard.press("?")
     expect(listing).to_be_visible()
     expect(summary).to_be_focused()
+
+
+def test_the_delete_button_asks_first_by_the_steps_current_name(
+    page_factory, admin_user, two_steps
+):
+    page = open_editor(page_factory, admin_user, two_steps)
+    page.locator("#select-send_sms").click()
+    page.locator("#alias").fill("Text the user")
+    page.locator("#alias").dispatch_event("change")
+    expect(page.locator("#card-send_sms .step-name")).to_have_text("Text the user")
+    delete = page.get_by_role("button", name="Delete Text the user (send_sms)")
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    delete.click()
+    assert asked == ["Delete the step Text the user (send_sms)?"]
+    expect(delete).to_be_visible()
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    delete.click()
+    expect(page.locator("#card-send_sms")).to_have_count(0)
+    assert step_ids(two_steps) == ["get_user"]

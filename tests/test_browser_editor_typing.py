@@ -127,3 +127,28 @@ def test_leaving_with_test_data_typed_but_not_saved_asks_first(page_factory, adm
     with page.expect_event("close"):  # nothing left to lose: no question
         page.close(run_before_unload=True)
     assert Flow.objects.get().test_data == {"context": {"user": {"name": "Ada"}}}
+
+
+def test_a_click_on_the_step_while_its_save_is_on_its_way_is_not_lost(
+    page_factory, admin_user, flow
+):
+    page = open_step(page_factory, admin_user, flow, "get_user")
+    held = []
+
+    def hold(route):  # the save waits until let go
+        held.append(route)
+
+    page.route("**/steps/get_user/save/", hold)
+    page.locator("#alias").focus()
+    with page.expect_request("**/steps/get_user/save/"):
+        page.keyboard.type("Find the user")
+        page.keyboard.press("Tab")  # leaving the field saves at once
+    # Its Move down, pressed while the save is still on its way, waits its turn.
+    page.locator("#down-get_user").focus()
+    page.keyboard.press("Enter")
+    held[0].continue_()
+    expect(page.locator("#steps > .step-card").first).to_have_id("card-wait")
+    expect(page.locator("#card-get_user .step-name")).to_have_text("Find the user")
+    expect(page.locator("#down-get_user")).to_be_disabled()
+    expect(page.locator("#up-get_user")).to_be_focused()
+    assert [s["id"] for s in Flow.objects.get().draft["actions"]] == ["wait", "get_user"]

@@ -281,6 +281,16 @@
     if (fields) fields.hidden = !box.checked;
   });
 
+  // Deleting a step asks first, in words every save keeps current (see the tool-label
+  // partial); the question comes when the button is pressed, before the request waits its turn.
+  document.body.addEventListener("htmx:confirm", function (event) {
+    const form = event.detail.elt;
+    const asking = form.matches && form.matches("form[data-delete]") ? form.querySelector("[data-confirm]") : null;
+    if (!asking) return;
+    event.preventDefault();
+    if (window.confirm(asking.dataset.confirm)) event.detail.issueRequest(true);
+  });
+
   // Preview again once the test data changes: the previews read it.
   document.body.addEventListener("sluice:test-data-saved", function () {
     htmx.trigger(document.body, "sluice:refresh-preview");
