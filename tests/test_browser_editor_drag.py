@@ -134,3 +134,27 @@ def test_dragging_breaks_no_content_security_policy_rule(page_factory, admin_use
     expect(page.locator(f"#steps-{condition}-then > .step-card")).to_have_count(1)
     screenshot(page, "editor-dragged-1280")
     assert page.evaluate("window.cspViolations") == []
+
+
+def test_a_drop_made_while_another_edit_is_on_its_way_is_not_lost(
+    page_factory, admin_user, two_steps
+):
+    page = open_editor(page_factory, admin_user, two_steps)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/edit/move/$"), hold_the_first)
+    with page.expect_request(re.compile(r"/edit/move/$")):
+        page.locator("#down-get_user").focus()
+        page.keyboard.press("Enter")
+    # Dropped while the canvas it was dragged on is about to be replaced by that answer.
+    drag(page, palette(page, "FLOW/DO_NOTHING"), page.locator("#steps"))
+    held[0].continue_()
+    expect(cards(page)).to_have_count(3)
+    expect(cards(page).first).to_have_id("card-send_sms")
+    assert action_ids(two_steps) == ["SEND_SMS", "GET_USER", "DO_NOTHING"]

@@ -21,7 +21,7 @@
     const form = card ? card.querySelector(":scope > .step-row form[data-delete]") : null;
     if (!form) return false;
     htmx.ajax("POST", form.getAttribute("action"), {
-      source: document.getElementById("steps"),
+      source: document.querySelector(".editor"), // never swapped: see post() in editor.js
       values: { selected: selected.value },
       swap: "none",
     });

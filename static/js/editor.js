@@ -25,10 +25,13 @@
   // animates): the site's Content Security Policy forbids inline styles.
   htmx.config.attributesToSettle = ["class", "width", "height"];
 
-  function post(url, values, source) {
+  // Posted from the editor itself, which is never swapped, with the values taken now: a
+  // request that has to wait its turn would be dropped by htmx if the element it came from
+  // (a list on the canvas) had been replaced by then.
+  function post(url, values) {
     const selected = document.getElementById("selected-step");
     values.selected = selected ? selected.value : "";
-    return htmx.ajax("POST", url, { source: source, values: values, swap: "none" });
+    return htmx.ajax("POST", url, { source: document.querySelector(".editor"), values: values, swap: "none" });
   }
 
   function stepIndex(list, item) {
@@ -88,11 +91,11 @@
     };
     if (event.item.dataset.stepId) {
       values.step = event.item.dataset.stepId;
-      post(urls.moveUrl, values, list);
+      post(urls.moveUrl, values);
     } else {
       if (event.clone) htmx.process(event.clone);
       values.action = event.item.dataset.action;
-      post(urls.addUrl, values, list);
+      post(urls.addUrl, values);
     }
   }
 
