@@ -213,3 +213,33 @@ def test_the_delete_button_asks_first_by_the_steps_current_name(
     delete.click()
     expect(page.locator("#card-send_sms")).to_have_count(0)
     assert step_ids(two_steps) == ["get_user"]
+
+
+def test_a_delete_confirmed_while_a_save_is_on_its_way_asks_once(
+    page_factory, admin_user, two_steps
+):
+    page = open_editor(page_factory, admin_user, two_steps)
+    page.locator("#select-send_sms").click()
+    page.locator("#alias").focus()
+    page.keyboard.type("Text")
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/steps/send_sms/save/", hold)
+    asked = []
+
+    def accept(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    # Pressing Delete leaves the field, which saves it; the delete waits for that save.
+    with page.expect_request("**/steps/send_sms/save/"):
+        page.get_by_role("button", name=re.compile("^Delete .*send_sms")).click()
+    assert len(asked) == 1
+    held[0].continue_()
+    expect(page.locator("#card-send_sms")).to_have_count(0)
+    assert step_ids(two_steps) == ["get_user"]
+    assert len(asked) == 1

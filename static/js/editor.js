@@ -285,13 +285,19 @@
   });
 
   // Deleting a step asks first, in words every save keeps current (see the tool-label
-  // partial); the question comes when the button is pressed, before the request waits its turn.
+  // partial). It asks when the button is pressed; a request that then waits its turn comes
+  // back through here when its turn comes (htmx forgets it was confirmed), and goes on.
+  const confirmed = new WeakSet();
+
   document.body.addEventListener("htmx:confirm", function (event) {
     const form = event.detail.elt;
     const asking = form.matches && form.matches("form[data-delete]") ? form.querySelector("[data-confirm]") : null;
-    if (!asking) return;
+    const pressed = event.detail.triggeringEvent;
+    if (!asking || (pressed && confirmed.has(pressed))) return;
     event.preventDefault();
-    if (window.confirm(asking.dataset.confirm)) event.detail.issueRequest(true);
+    if (!window.confirm(asking.dataset.confirm)) return;
+    if (pressed) confirmed.add(pressed);
+    event.detail.issueRequest(true);
   });
 
   // Preview again once the test data changes: the previews read it.
