@@ -59,6 +59,18 @@ def committed_drafts():
     post_save.disconnect(record, sender=Flow)
 
 
+# What the save status says each time a save of the inspector is answered, kept on <main>.
+RECORD_STATUS = """
+const statuses = [];
+document.body.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.elt.id === "inspector-form") {
+    statuses.push(document.getElementById("save-status").textContent);
+    document.querySelector("main").dataset.statuses = statuses.join(" | ");
+  }
+});
+"""
+
+
 def saved_alias():
     return Flow.objects.get().draft["actions"][0].get("alias")
 
@@ -152,3 +164,25 @@ def test_a_click_on_the_step_while_its_save_is_on_its_way_is_not_lost(
     expect(page.locator("#down-get_user")).to_be_disabled()
     expect(page.locator("#up-get_user")).to_be_focused()
     assert [s["id"] for s in Flow.objects.get().draft["actions"]] == ["wait", "get_user"]
+
+
+def test_saved_shows_only_once_the_last_change_is_saved(page_factory, admin_user, flow):
+    page = open_step(page_factory, admin_user, flow, "get_user")
+    page.evaluate(RECORD_STATUS)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/steps/get_user/save/", hold_the_first)
+    with page.expect_request("**/steps/get_user/save/"):
+        page.get_by_label("Allow failure").check()  # saved at once; its answer is slow
+    page.get_by_label("Mask output").check()  # saved after it
+    held[0].continue_()
+    # When the first answer came, the second change was not saved yet.
+    expect(page.locator("main")).to_have_attribute("data-statuses", "Saving… | Saved.")
+    step = Flow.objects.get().draft["actions"][0]
+    assert step["allow_failure"] and step["mask_output"]

@@ -11,12 +11,16 @@
 
   const PAUSE_MS = 600;
   let timer = null;
-  let typed = 0; // keystrokes typed into the inspector so far
-  let sent = 0; // of those, how many the save in flight carries
+  let edits = 0; // changes made in the inspector so far (typing, choosing, builder buttons)
+  let sent = 0; // of those, how many the latest save carries
   let unsaved = null; // { form, field } while the server has not confirmed the latest typing
 
   function inspectorForm(element) {
     return element && element.closest ? element.closest("#inspector-form") : null;
+  }
+
+  function isSave(event) {
+    return event.detail.elt && event.detail.elt.id === "inspector-form";
   }
 
   function saveTyping() {
@@ -34,28 +38,41 @@
     }
   }
 
+  // Counted on the way down, before htmx's own listener on the form starts a save.
+  document.addEventListener("change", function (event) {
+    if (inspectorForm(event.target)) edits += 1;
+  }, true);
+
   document.addEventListener("input", function (event) {
     const form = inspectorForm(event.target);
     if (!form) return;
-    typed += 1;
+    edits += 1;
     unsaved = { form: form, field: event.target.name || "" };
     dropRequiredError(event.target);
     clearTimeout(timer);
     timer = setTimeout(saveTyping, PAUSE_MS);
-  });
+  }, true);
 
   document.body.addEventListener("htmx:configRequest", function (event) {
-    if (!unsaved || event.detail.elt !== unsaved.form) return;
-    // This save carries everything typed so far: no need for the one still waiting.
+    if (!isSave(event)) return;
+    // This save carries every change made so far: no need for the one still waiting.
     clearTimeout(timer);
     timer = null;
-    sent = typed;
+    sent = edits;
     const trigger = event.detail.triggeringEvent;
     if (trigger && trigger.type === "sluice:autosave") event.detail.parameters.typing = trigger.detail.field;
   });
 
+  // An answer to a save says "Saved."; while a later change still waits for its own save,
+  // it is not the whole truth yet.
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    if (unsaved && event.detail.elt === unsaved.form && event.detail.successful && sent === typed) unsaved = null;
+    if (!isSave(event) || !event.detail.successful) return;
+    if (sent === edits) {
+      unsaved = null;
+      return;
+    }
+    const status = document.getElementById("save-status");
+    if (status) status.textContent = "Saving…";
   });
 
   // The test data and a new step id are saved by their buttons only (their answers
