@@ -13,6 +13,9 @@ class Flow(models.Model):
     undo = models.JSONField(
         default=list, blank=True, help_text="Earlier drafts, newest last, for Undo in the editor."
     )
+    redo = models.JSONField(
+        default=list, blank=True, help_text="Undone drafts, newest last, for Redo in the editor."
+    )
     test_data = models.JSONField(default=dict, blank=True)
     auth0_id = models.CharField(
         max_length=30, blank=True, help_text="The id (af_…) of the Auth0 flow it came from."

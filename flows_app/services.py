@@ -155,11 +155,15 @@ UNDO_DEPTH = 20
 
 
 @transaction.atomic
-def edit_draft(flow: Flow, definition: dict) -> list[Problem]:
-    """Save an edit from the editor, keeping the previous draft for Undo."""
+def edit_draft(flow: Flow, definition: dict, *, amend: bool = False) -> list[Problem]:
+    """Save an edit from the editor, keeping the previous draft for Undo; an edit drops the
+    drafts Redo could bring back. With ``amend`` the edit joins the last one in the history
+    (more typing in the same field), so Undo takes both back at once."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
     if definition != flow.draft:
-        flow.undo = [*flow.undo[-(UNDO_DEPTH - 1) :], flow.draft]
+        if not (amend and flow.undo):
+            flow.undo = _pushed(flow.undo, flow.draft)
+        flow.redo = []
     return save_draft(flow, definition)
 
 
@@ -170,8 +174,26 @@ def undo_edit(flow: Flow) -> bool:
     if not flow.undo:
         return False
     previous = flow.undo.pop()
+    flow.redo = _pushed(flow.redo, flow.draft)
     save_draft(flow, previous)
     return True
+
+
+@transaction.atomic
+def redo_edit(flow: Flow) -> bool:
+    """Put the last undone draft back; False when there is nothing to redo."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if not flow.redo:
+        return False
+    following = flow.redo.pop()
+    flow.undo = _pushed(flow.undo, flow.draft)
+    save_draft(flow, following)
+    return True
+
+
+def _pushed(history: list, draft: dict) -> list:
+    """The history with ``draft`` as its newest entry, the oldest dropped past the limit."""
+    return [*history[-(UNDO_DEPTH - 1) :], draft]
 
 
 def refresh_connection_uses(flow: Flow) -> None:

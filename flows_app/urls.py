@@ -1,6 +1,17 @@
 from django.urls import path
 
-from flows_app.views import api, editor, flows, layouts, manage, pins, runs, tenant, tokens
+from flows_app.views import (
+    api,
+    editor,
+    editor_edits,
+    flows,
+    layouts,
+    manage,
+    pins,
+    runs,
+    tenant,
+    tokens,
+)
 
 urlpatterns = [
     path("flows/", flows.flow_list, name="flow_list"),
@@ -13,4 +24,5 @@ urlpatterns = [
     *tokens.urlpatterns,
     *editor.urlpatterns,
     *pins.urlpatterns,
+    *editor_edits.urlpatterns,
 ]

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,52 @@ def chromium():
         connections.close_all()
 
 
+class RequestGate:
+    """The live server's application, behind a gate that turns requests away once a test is
+    over, after letting the ones under way finish: a request the browser sends as its pages
+    close (a save as you type, by a beacon) must not write while the test database is being
+    emptied, which on PostgreSQL deadlocks."""
+
+    def __init__(self, app):
+        self.app = app
+        self.is_open = True
+        self.busy = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            if not self.is_open:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"The test is over."]
+            self.busy += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changed:
+                self.busy -= 1
+                self.changed.notify_all()
+
+    def open(self):
+        with self.changed:
+            self.is_open = True
+
+    def close(self, timeout=30):
+        with self.changed:
+            self.is_open = False
+            self.changed.wait_for(lambda: self.busy == 0, timeout)
+
+
+@pytest.fixture(scope="session")
+def request_gate(live_server):
+    server = live_server.thread.httpd
+    gate = RequestGate(server.get_app())
+    server.set_app(gate)
+    return gate
+
+
 @pytest.fixture
-def page_factory(chromium, live_server):
+def page_factory(chromium, live_server, request_gate):
+    request_gate.open()
     contexts = []
 
     def open_page(width=1280, height=900):
@@ -55,6 +100,7 @@ def page_factory(chromium, live_server):
         return context.new_page()
 
     yield open_page
+    request_gate.close()
     for context in contexts:
         context.close()
 

@@ -161,7 +161,7 @@ def test_a_flow_built_in_the_browser_takes_both_branches_for_two_users(
             "#in-body": "<p>You are on {{ vars.tier }}.</p>",
         },
     )
-    expect(page.locator("#canvas .has-problems")).to_have_count(0)
+    expect(page.locator("#canvas .step-problems-marker")).to_have_count(0)
 
     # A pro user takes Then; the condition's preview, fed by that run, says so.
     first = run_test(page, PRO)

@@ -64,6 +64,12 @@ def test_a_viewer_reads_the_editor_without_controls(viewer_client, flow):
     assert "data-sortable" not in html
     assert '<fieldset class="plain" disabled>' in html
     assert "Sortable.min.js" not in html
+    # Titled for reading, not editing.
+    assert "<title>Welcome (read-only) · Sluice</title>" in html
+    assert "Edit Welcome" not in html
+    assert '<h1>Welcome <span class="pill">Read-only</span></h1>' in html
+    unselected = viewer_client.get(url("flow_editor", flow)).content.decode()
+    assert "Select a step on the canvas to see its settings." in unselected
 
 
 @pytest.mark.parametrize(
@@ -113,6 +119,7 @@ def test_adding_at_a_position_answers_with_canvas_and_inspector(editor_client, f
     assert new.startswith("send_sms_")
     assert 'id="canvas" class="canvas card" aria-labelledby="canvas-heading" hx-swap-oob' in html
     assert 'id="inspector"' in html and f'value="{new}"' in html
+    assert f'data-focus-id="select-{new}"' in html  # focus, and the view, go to the new step
 
 
 def test_adding_after_the_selected_step_or_at_the_end(editor_client, flow):
@@ -139,10 +146,14 @@ def test_moving_keeps_focus_on_the_moved_step(editor_client, flow):
     assert ids(flow) == ["get_user", "call_api"]
 
 
-def test_moving_without_javascript_redirects_back(editor_client, flow):
+def test_moving_without_javascript_redirects_back_with_focus_on_the_step(editor_client, flow):
     response = editor_client.post(url("editor_move", flow), {"step": "call_api", "direction": "up"})
     assert response.status_code == 302
     assert response["Location"] == url("flow_editor", flow)
+    assert (
+        'data-focus-id="down-call_api"' in editor_client.get(response["Location"]).content.decode()
+    )
+    assert "data-focus-id" not in editor_client.get(response["Location"]).content.decode()
 
 
 def test_duplicate_delete_and_undo(editor_client, flow):
@@ -759,9 +770,12 @@ def test_a_nested_step_is_selected_saved_and_renamed(editor_client, branched):
         url("editor_save", branched, "text"), {"alias": "Text them", "p-to": "+1555"}, **HTMX
     )
     html = saved.content.decode()
-    # The card comes back out of band; the cards around it do not.
-    assert 'id="card-text" hx-swap-oob="true"' in html and "Text them" in html
-    assert html.count('hx-swap-oob="true" class="step-card') == 1
+    # The card's summary and its buttons' labels come back out of band, never a card: a
+    # click on one that waits for the save still finds its element.
+    assert 'id="main-text" hx-swap-oob="true"' in html and "Text them" in html
+    assert 'id="up-label-text" hx-swap-oob="true">Move up Text them (text)</span>' in html
+    assert 'data-confirm="Delete the step Text them (text)?' in html
+    assert '<li id="card-' not in html
     text = fresh(branched).draft["actions"][1]["params"]["then"][1]["params"]["else"][0]
     assert text["alias"] == "Text them" and text["params"]["to"] == "+1555"
     editor_client.post(url("editor_rename", branched, "first"), {"new_id": "who"}, **HTMX)
@@ -774,7 +788,9 @@ def test_saving_a_condition_keeps_its_branches(editor_client, branched):
         url("editor_save", branched, "check"), {"alias": "Is it Ada?"}, **HTMX
     )
     assert saved.status_code == 200
-    assert 'id="card-check" hx-swap-oob="true"' in saved.content.decode()
+    html = saved.content.decode()
+    assert 'id="main-check" hx-swap-oob="true"' in html and "Is it Ada?" in html
+    assert '<li id="card-' not in html  # its branches' cards stay as they are
     assert shape(branched)[1] == ("check", ["read", ("inner", [], ["text"])], ["call"])
     assert fresh(branched).draft["actions"][1]["alias"] == "Is it Ada?"
 
@@ -801,3 +817,30 @@ def test_a_preview_stops_at_1_second_of_cpu_where_a_run_gets_2(editor_client, fl
     assert "render time limit reached: 1 second of CPU" in html
     assert run.status == Run.Status.FAILED
     assert "render time limit reached: 2 seconds of CPU" in run.error
+
+
+def test_every_json_input_says_once_that_it_takes_liquid(editor_client, flow):
+    for action in ("FLOW/RETURN_JSON", "AUTH0/CREATE_USER", "AUTH0/SEND_REQUEST"):
+        html = editor_client.post(url("editor_add", flow), {"action": action}, **HTMX)
+        helps = re.findall(r'<p class="help" id="in-payload-help">(.*?)</p>', html.content.decode())
+        assert len(helps) == 1 and helps[0].count("Liquid") == 1, (action, helps)
+
+
+def test_a_test_run_in_a_short_delay_says_how_many_seconds_are_left(
+    editor_client, db, django_capture_on_commit_callbacks
+):
+    wait = {"id": "wait", "type": "FLOW", "action": "DELAY_FLOW"}
+    flow = create_flow(
+        name="Short wait",
+        definition={
+            "schema_version": 1,
+            "actions": [{**wait, "params": {"number": 8, "units": "SECONDS"}}],
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(url("editor_test_run", flow), **HTMX)
+    run = Run.objects.get()
+    assert run.status == Run.Status.WAITING
+    html = editor_client.get(url("editor_run", flow, run.pk), **HTMX).content.decode()
+    assert re.search(r"\(in [1-8] seconds?\)", html), html
+    assert "0 minutes" not in html

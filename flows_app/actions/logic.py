@@ -288,7 +288,7 @@ RETURN_JSON = ActionType(
             "Payload",
             kind=JSON_TEMPLATE,
             required=True,
-            help="A JSON object or text; string values are Liquid.",
+            help="The run's result: a JSON object, or text.",
         ),
     ),
     output="The payload, which also becomes the run's result.",

@@ -5,10 +5,10 @@ and answers with the re-rendered canvas (and, when it changed, the inspector), s
 server's draft is the truth. With htmx the answer is one or more partials of
 ``flows/editor.html``; without JavaScript every form still works and redirects back.
 The canvas cards, the inspector's form and the variable picker are built in
-``editor_canvas``, ``editor_forms`` and ``variables``.
+``editor_canvas``, ``editor_forms`` and ``variables``; the views that add, move, duplicate
+and delete steps, and Undo and Redo, are in ``editor_edits``.
 """
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,7 +20,6 @@ from accounts_app.access import editor_required
 from audit_app.records import record
 from flows_app import drafts, services
 from flows_app import preview as previews
-from flows_app.actions import ACTION_TYPES
 from flows_app.actions.base import BRANCH, JSON_TEMPLATE, ActionType
 from flows_app.definition import ALIAS_LIMIT, Problem, action_of, all_steps, find, steps_of
 from flows_app.latest_run import latest_test_run
@@ -102,6 +101,7 @@ def editor_context(request: HttpRequest, flow: Flow, selected: str | None, **ext
         "selected": str(step["id"]) if step else "",
         "into": into,
         "can_undo": bool(flow.undo),
+        "can_redo": bool(flow.redo),
         "alias_limit": ALIAS_LIMIT,
         **extra,
     }
@@ -178,10 +178,15 @@ def _back(flow: Flow, selected: str | None = None, into: str = "") -> HttpRespon
     return redirect(f"{url}?step={selected}&into={into}" if into else f"{url}?step={selected}")
 
 
+FOCUS_KEY = "editor_focus"
+
+
 def _canvas_reply(
     request: HtmxHttpRequest, flow: Flow, selected: str | None, *, inspector=True, **extra
 ) -> HttpResponse:
     if not request.htmx:
+        if extra.get("focus_id"):
+            request.session[FOCUS_KEY] = [flow.pk, extra["focus_id"]]
         return _back(flow, selected)
     flow.refresh_from_db()
     context = editor_context(request, flow, selected, **extra)
@@ -196,7 +201,14 @@ def _canvas_reply(
 def flow_editor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     flow = _flow(pk)
     context = page_context(request, flow, request.GET.get("step"), request.GET.get("into"))
-    return render(request, TEMPLATE, context)
+    return render(request, TEMPLATE, {**context, "focus_id": _focus_after_reload(request, flow)})
+
+
+def _focus_after_reload(request: HttpRequest, flow: Flow) -> str:
+    """Where focus goes when an edit came as a plain form post (the page's script was not
+    ready, or is off): the same place as after the htmx reply."""
+    kept = request.session.pop(FOCUS_KEY, None)
+    return str(kept[1]) if isinstance(kept, list) and kept[:1] == [flow.pk] else ""
 
 
 @require_GET
@@ -215,131 +227,6 @@ def select_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse
     return render_partials(request, ["inspector", "canvas"], context, oob=("inspector", "canvas"))
 
 
-def _selected(request: HttpRequest) -> str | None:
-    return request.POST.get("selected") or request.POST.get("after") or None
-
-
-def _dropped_at(request: HttpRequest) -> tuple[str | None, str | None]:
-    """The list a drag ended in: (parent, branch), or (None, None) for the top level."""
-    parent = request.POST.get("parent") or None
-    return parent, (request.POST.get("branch") or None) if parent else None
-
-
-def _add_target(request: HttpRequest) -> tuple[str | None, str]:
-    """The step a palette Add goes after, or into a branch of: the canvas's current choice
-    when htmx sent it along, else the one the page was rendered with (no JavaScript)."""
-    if "selected" in request.POST:
-        return request.POST["selected"] or None, request.POST.get("into", "")
-    return request.POST.get("after") or None, request.POST.get("after_into", "")
-
-
-def _add_place(request: HttpRequest, definition: dict) -> tuple[int, str | None, str | None]:
-    """Where a new step goes, as (position, parent, branch): where it was dropped, else at
-    the end of the chosen branch, else after the selected step, else at the flow's end."""
-    raw = request.POST.get("position", "")
-    if raw.isdigit():
-        return int(raw), *_dropped_at(request)
-    after, into = _add_target(request)
-    placed = find(definition, after) if after else None
-    if placed is None:
-        return len(steps_of(definition)), None, None
-    if _into(placed.step, into):
-        return len(drafts.branch_of(placed.step, into) or []), after, into
-    return placed.index + 1, placed.parent, placed.branch
-
-
-def _refused(request: HtmxHttpRequest, flow: Flow, error: drafts.DraftError) -> HttpResponse:
-    """An edit the draft cannot take: say why on the canvas, or on the page without htmx."""
-    if not request.htmx:
-        messages.error(request, str(error))
-    return _canvas_reply(request, flow, _selected(request), inspector=False, notice=str(error))
-
-
-@require_POST
-@editor_required
-def add_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Add a step where it was dropped, or with the palette's buttons (see ``_add_place``)."""
-    flow = _flow(pk)
-    action = ACTION_TYPES.get(request.POST.get("action", ""))
-    if action is None:
-        return HttpResponse("Unknown action.", status=400)
-    position, parent, branch = _add_place(request, flow.draft)
-    try:
-        definition, step_id = drafts.insert_step(flow.draft, action, position, parent, branch)
-    except drafts.DraftError as exc:
-        return _refused(request, flow, exc)
-    services.edit_draft(flow, definition)
-    return _canvas_reply(request, flow, step_id)
-
-
-@require_POST
-@editor_required
-def move_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Move a step to ``position`` of a list (``parent`` and ``branch``; none for the top
-    level), or one place ``up``/``down`` through the tree; focus stays on it."""
-    flow = _flow(pk)
-    step_id = request.POST.get("step", "")
-    placed = find(flow.draft, step_id) if step_id else None
-    if placed is None:
-        raise Http404("No such step.")
-    direction = request.POST.get("direction", "")
-    raw = request.POST.get("position", "")
-    try:
-        if direction in (drafts.UP, drafts.DOWN):
-            definition = drafts.shift_step(flow.draft, step_id, direction)
-        else:
-            position = int(raw) if raw.isdigit() else placed.index
-            definition = drafts.move_step(flow.draft, step_id, position, *_dropped_at(request))
-    except drafts.DraftError as exc:
-        return _refused(request, flow, exc)
-    services.edit_draft(flow, definition)
-    focus_id = _focus_after_move(definition, step_id, direction)
-    return _canvas_reply(request, flow, _selected(request), inspector=False, focus_id=focus_id)
-
-
-def _focus_after_move(definition: dict, step_id: str, direction: str) -> str:
-    """The moved step's button that was pressed, or its twin when that one is now disabled."""
-    placed = find(definition, step_id)
-    if direction not in (drafts.UP, drafts.DOWN) or placed is None:
-        return f"select-{step_id}"
-    other = drafts.DOWN if direction == drafts.UP else drafts.UP
-    return f"{direction if drafts.can_shift(placed, direction) else other}-{step_id}"
-
-
-@require_POST
-@editor_required
-def duplicate_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
-    flow = _flow(pk)
-    try:
-        definition, twin = drafts.duplicate_step(flow.draft, step_id)
-    except drafts.DraftError as exc:
-        raise Http404(str(exc)) from None
-    services.edit_draft(flow, definition)
-    return _canvas_reply(request, flow, twin, focus_id=f"select-{twin}")
-
-
-@require_POST
-@editor_required
-def delete_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
-    flow = _flow(pk)
-    try:
-        services.edit_draft(flow, drafts.remove_step(flow.draft, step_id))
-    except drafts.DraftError as exc:
-        raise Http404(str(exc)) from None
-    selected = _selected(request)
-    kept = None if selected == step_id else selected
-    return _canvas_reply(request, flow, kept, focus_id="undo-button")
-
-
-@require_POST
-@editor_required
-def undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    flow = _flow(pk)
-    done = services.undo_edit(flow)
-    notice = "" if done else "Nothing to undo."
-    return _canvas_reply(request, flow, _selected(request), notice=notice, focus_id="undo-button")
-
-
 @require_POST
 @editor_required
 def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
@@ -349,12 +236,10 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
     params, json_errors, typed = read_params(action, request.POST, step.get("params") or {})
     alias = request.POST.get("alias", "").strip()[:ALIAS_LIMIT]
     switches = {name: request.POST.get(name) == "on" for name in ("allow_failure", "mask_output")}
-    services.edit_draft(
-        flow,
-        drafts.update_step(
-            flow.draft, step_id, alias=alias or None, params=params, switches=switches
-        ),
+    definition = drafts.update_step(
+        flow.draft, step_id, alias=alias or None, params=params, switches=switches
     )
+    _save_typing(request, flow, step_id, definition)
     if not request.htmx:
         return _back(flow, step_id)
     flow.refresh_from_db()
@@ -371,6 +256,26 @@ def save_step(request: HtmxHttpRequest, pk: int, step_id: str) -> HttpResponse:
         # A builder button pressed without the builder's script: show the changed form.
         return render_partials(request, ["inspector", "saved"], context, oob=("inspector",))
     return render_partials(request, ["saved"], context)
+
+
+TYPING_KEY = "editor_typing"
+
+
+def _save_typing(request: HttpRequest, flow: Flow, step_id: str, definition: dict) -> None:
+    """Save the inspector's form. A save as you type (``typing`` names the field) that goes
+    on typing into the field the last one did, with no other change in between, joins that
+    save in the undo history: Undo takes back the typing, not one pause of it at a time."""
+    field = request.POST.get("typing", "")
+    amend = bool(field) and request.session.get(TYPING_KEY) == _typing_mark(flow, step_id, field)
+    changed = definition != flow.draft
+    services.edit_draft(flow, definition, amend=amend)
+    if field and changed:
+        flow.refresh_from_db(fields=["updated_at"])
+        request.session[TYPING_KEY] = _typing_mark(flow, step_id, field)
+
+
+def _typing_mark(flow: Flow, step_id: str, field: str) -> list:
+    return [flow.pk, step_id, field, flow.updated_at.isoformat()]
 
 
 @require_POST
@@ -516,9 +421,6 @@ def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespo
 
 urlpatterns = [
     path("flows/<int:pk>/edit/", flow_editor, name="flow_editor"),
-    path("flows/<int:pk>/edit/add/", add_step, name="editor_add"),
-    path("flows/<int:pk>/edit/move/", move_step, name="editor_move"),
-    path("flows/<int:pk>/edit/undo/", undo, name="editor_undo"),
     path("flows/<int:pk>/edit/test-data/", save_test_data, name="editor_test_data"),
     path("flows/<int:pk>/edit/publish/", publish, name="editor_publish"),
     path("flows/<int:pk>/edit/test-run/", test_run, name="editor_test_run"),
@@ -527,12 +429,6 @@ urlpatterns = [
     path("flows/<int:pk>/edit/steps/<str:step_id>/save/", save_step, name="editor_save"),
     path("flows/<int:pk>/edit/steps/<str:step_id>/rename/", rename_step, name="editor_rename"),
     path("flows/<int:pk>/edit/steps/<str:step_id>/preview/", preview_step, name="editor_preview"),
-    path(
-        "flows/<int:pk>/edit/steps/<str:step_id>/duplicate/",
-        duplicate_step,
-        name="editor_duplicate",
-    ),
-    path("flows/<int:pk>/edit/steps/<str:step_id>/delete/", delete_step, name="editor_delete"),
     path("flows/<int:pk>/versions/<int:number>/", version_detail, name="flow_version"),
     path(
         "flows/<int:pk>/versions/<int:number>/restore/",

@@ -62,6 +62,11 @@ class FieldView:
         return self.spec.kind in RENDERED_KINDS
 
     @property
+    def empty_required(self) -> bool:
+        """Required and empty: its one error is "Required.", which goes once it is typed in."""
+        return self.spec.required and self.value in (None, "", {}, [])
+
+    @property
     def previewed(self) -> bool:
         """Whether the field has a live preview (a Delay's units say how long it waits)."""
         return self.templated or self.spec.kind == CONDITION or self.preview is not None

@@ -7,6 +7,7 @@ masked step's record already holds ``MASK`` instead of them, and nothing here un
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,9 +95,15 @@ class Delay:
 
 
 def time_left(until: datetime | None) -> str:
-    """How long until ``until``, as "19 hours, 59 minutes"; "" once it has passed."""
-    if until is None or until <= timezone.now():
+    """How long until ``until``, as "19 hours, 59 minutes", or "8 seconds" in its last
+    minute (where Django's timeuntil says "0 minutes"); "" once it has passed."""
+    if until is None:
         return ""
+    seconds = math.ceil((until - timezone.now()).total_seconds())
+    if seconds <= 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
     return timeuntil(until)
 
 
