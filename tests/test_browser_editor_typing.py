@@ -60,6 +60,8 @@ def committed_drafts():
 
 
 # What the save status says each time a save of the inspector is answered, kept on <main>.
+TYPING_PAUSE_MS = 600  # editor-autosave.js's PAUSE_MS
+
 RECORD_STATUS = """
 const statuses = [];
 document.body.addEventListener("htmx:afterRequest", (event) => {
@@ -166,7 +168,14 @@ def test_a_click_on_the_step_while_its_save_is_on_its_way_is_not_lost(
     assert [s["id"] for s in Flow.objects.get().draft["actions"]] == ["wait", "get_user"]
 
 
-def test_saved_shows_only_once_the_last_change_is_saved(page_factory, admin_user, flow):
+def let_a_typing_pause_go_by(page):
+    """Wait until the page's own clock says a pause in typing would have started a save."""
+    page.evaluate("window.pauseFrom = performance.now()")
+    page.wait_for_function(f"() => performance.now() - window.pauseFrom > {TYPING_PAUSE_MS + 300}")
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["quick-answer", "answer-after-a-pause"])
+def test_saved_shows_only_once_the_last_change_is_saved(page_factory, admin_user, flow, slow):
     page = open_step(page_factory, admin_user, flow, "get_user")
     page.evaluate(RECORD_STATUS)
     held = []
@@ -181,8 +190,14 @@ def test_saved_shows_only_once_the_last_change_is_saved(page_factory, admin_user
     with page.expect_request("**/steps/get_user/save/"):
         page.get_by_label("Allow failure").check()  # saved at once; its answer is slow
     page.get_by_label("Mask output").check()  # saved after it
+    if slow:  # the answer comes after a pause in typing would have saved
+        let_a_typing_pause_go_by(page)
     held[0].continue_()
-    # When the first answer came, the second change was not saved yet.
+    # When the first answer came, the second change was not saved yet; that change's save
+    # carries everything, and nothing is saved a third time.
     expect(page.locator("main")).to_have_attribute("data-statuses", "Saving… | Saved.")
+    if slow:
+        let_a_typing_pause_go_by(page)
+        expect(page.locator("main")).to_have_attribute("data-statuses", "Saving… | Saved.")
     step = Flow.objects.get().draft["actions"][0]
     assert step["allow_failure"] and step["mask_output"]

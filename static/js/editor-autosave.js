@@ -38,9 +38,14 @@
     }
   }
 
-  // Counted on the way down, before htmx's own listener on the form starts a save.
+  // Counted on the way down, before htmx's own listener on the form starts a save. That
+  // save (sent now, or queued behind one on its way) carries every change so far, so the
+  // save a pause in typing would start is not needed: a checkbox's "input" started one.
   document.addEventListener("change", function (event) {
-    if (inspectorForm(event.target)) edits += 1;
+    if (!inspectorForm(event.target)) return;
+    edits += 1;
+    clearTimeout(timer);
+    timer = null;
   }, true);
 
   document.addEventListener("input", function (event) {
