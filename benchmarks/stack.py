@@ -84,6 +84,8 @@ class Stack:
             "SLUICE_LOG_LEVEL": "warning",
             "DJANGO_SETTINGS_MODULE": "sluice.settings",
         }
+        # daphne refuses to start without collected static files: the stack collects its own.
+        self.env["SLUICE_STATIC_ROOT"] = str(Path(self.env["SLUICE_DATA_DIR"]) / "static")
         self.processes: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> "Stack":
@@ -96,6 +98,7 @@ class Stack:
 
         django.setup()
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         self._start("stub", [sys.executable, "-m", "benchmarks.stub", str(self.stub_port)])
         self._start("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
                             str(self.port), "sluice.asgi:application"])  # fmt: skip

@@ -448,3 +448,15 @@ def test_key_rotation_drops_cached_management_tokens(three_connections, settings
     settings.VAULT_KEYS = [Fernet.generate_key().decode(), *settings.VAULT_KEYS]
     call_command("rotate_vault_keys")
     assert not ManagementToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_connection_decrypts_once_and_reads_a_new_secret_at_once():
+    connection = Connection(name="Mail", kind="smtp", config={"host": "smtp.example.com"})
+    connection.set_secrets({"password": "first"})
+    assert connection.secrets() == {"password": "first"}
+    connection.secrets()["password"] = "changed by a caller"  # a copy: the memo stays right
+    assert connection.secrets() == {"password": "first"}
+    connection.set_secrets({"password": "second"})
+    assert connection.secrets() == {"password": "second"}
+    assert connection.credentials()["password"] == "second"

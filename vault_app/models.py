@@ -69,8 +69,15 @@ class Connection(models.Model):
         return KINDS[self.kind]
 
     def secrets(self) -> dict[str, str]:
-        """Decrypt the secret fields; raises crypto.VaultKeyError when the keys do not fit."""
-        return crypto.unseal(self.secrets_token)
+        """Decrypt the secret fields; raises crypto.VaultKeyError when the keys do not fit.
+
+        Decrypted once per instance and sealed value: a run reads its connections once and
+        each of its steps asks again."""
+        unsealed = self.__dict__.get("_unsealed")
+        if unsealed is None or unsealed[0] != self.secrets_token:
+            unsealed = (self.secrets_token, crypto.unseal(self.secrets_token))
+            self.__dict__["_unsealed"] = unsealed
+        return dict(unsealed[1])
 
     def set_secrets(self, values: dict[str, str]) -> None:
         kept = {name: value for name, value in values.items() if value}
