@@ -4,9 +4,9 @@ run it for two users that take different branches, and read the path in run hist
 
 import json
 import re
-import time
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from flows_app.models import Flow, Run
@@ -85,7 +85,8 @@ def run_test(page, data) -> Run:
     [run] = Run.objects.exclude(pk__in=before)
     expect(page.locator(f"#test-run a[href='/runs/{run.pk}/']").first).to_be_visible()
     expect(page.locator("#test-run .run-status-line")).to_contain_text("Waiting")
-    time.sleep(3.1)
+    run.refresh_from_db()
+    assert wait_until(lambda: timezone.now() >= run.resume_at, timeout=10)
     sweep_runs()  # what the scheduled sweep does once the delay is over
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED, run.error
