@@ -319,6 +319,19 @@ def test_only_admins_read_the_audit_log(editor_client, viewer_client, some_entri
     assert b'href="/audit/"' not in editor_client.get("/flows/").content
 
 
+def test_a_long_log_pages_and_the_pages_keep_the_filters(admin_client, admin_user):
+    for _ in range(51):  # one more than a page
+        record(None, "sign_in.failed", None)
+    first = admin_client.get("/audit/", {"kind": "sign-in"}).content.decode()
+    assert "Page 1 of 2" in first
+    assert 'rel="next" href="?kind=sign-in&amp;page=2">Older →</a>' in first
+    assert 'rel="prev"' not in first
+    second = admin_client.get("/audit/", {"kind": "sign-in", "page": 2}).content.decode()
+    assert "Page 2 of 2" in second
+    assert 'rel="prev" href="?kind=sign-in&amp;page=1">← Newer</a>' in second
+    assert 'rel="next"' not in second
+
+
 def test_the_page_lists_entries_and_filters_them(admin_client, some_entries, admin_user):
     page = admin_client.get("/audit/").content.decode()
     assert 'href="/audit/" aria-current="page"' in page
