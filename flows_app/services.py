@@ -167,27 +167,27 @@ def edit_draft(flow: Flow, definition: dict, *, amend: bool = False) -> list[Pro
     return save_draft(flow, definition)
 
 
-@transaction.atomic
 def undo_edit(flow: Flow) -> bool:
     """Put the previous draft back; False when there is nothing to undo."""
-    flow = Flow.objects.select_for_update().get(pk=flow.pk)
-    if not flow.undo:
-        return False
-    previous = flow.undo.pop()
-    flow.redo = _pushed(flow.redo, flow.draft)
-    save_draft(flow, previous)
-    return True
+    return _step_back(flow, "undo", "redo")
+
+
+def redo_edit(flow: Flow) -> bool:
+    """Put the last undone draft back; False when there is nothing to redo."""
+    return _step_back(flow, "redo", "undo")
 
 
 @transaction.atomic
-def redo_edit(flow: Flow) -> bool:
-    """Put the last undone draft back; False when there is nothing to redo."""
+def _step_back(flow: Flow, taken_from: str, kept_in: str) -> bool:
+    """Make the newest draft of history ``taken_from`` the draft, keeping the current one
+    in history ``kept_in``."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
-    if not flow.redo:
+    history = getattr(flow, taken_from)
+    if not history:
         return False
-    following = flow.redo.pop()
-    flow.undo = _pushed(flow.undo, flow.draft)
-    save_draft(flow, following)
+    draft = history.pop()
+    setattr(flow, kept_in, _pushed(getattr(flow, kept_in), flow.draft))
+    save_draft(flow, draft)
     return True
 
 
