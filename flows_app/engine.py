@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from flows_app import step_records
 from flows_app.actions.base import StepContext, StepFailed
 from flows_app.deadline import StepTimedOut, step_deadline
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
@@ -233,7 +234,7 @@ def _skip(execution: _Execution, steps: list) -> None:
         step_id = execution.step_id(step)
         if step_id in execution.records:
             continue
-        record = StepRun.objects.create(
+        record = StepRun(
             run=execution.run,
             step_id=step_id,
             position=execution.positions.get(step_id, 0),
@@ -241,6 +242,7 @@ def _skip(execution: _Execution, steps: list) -> None:
             status=StepRun.Status.SKIPPED,
             inputs={},
         )
+        step_records.save(record)
         execution.records[step_id] = record
 
 
@@ -290,7 +292,7 @@ def _wake(execution: _Execution, record: StepRun) -> Ending | None:
     record.finished_at = timezone.now()
     if record.started_at:
         record.duration_ms = round((record.finished_at - record.started_at).total_seconds() * 1000)
-    record.save(update_fields=["status", "output", "finished_at", "duration_ms"])
+    step_records.save(record, ["status", "output", "finished_at", "duration_ms"])
     execution.run.resumed_at = record.finished_at  # the run's time limit counts from here
     execution.run.save(update_fields=["resumed_at"])
     execution.outputs[record.step_id] = {}
@@ -362,7 +364,7 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
             shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
-    record.save()  # before the side effect: a crash leaves the step "running"
+    step_records.save(record)  # before the side effect: a crash leaves the step "running"
     execution.on_progress(execution.run, record)
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
@@ -386,7 +388,7 @@ def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
     record.sealed_output = seal_output(output) if masked else ""
     execution.note_codes(action, output)
     record.finished_at = record.started_at
-    record.save()
+    step_records.save(record)
     execution.on_progress(execution.run, record)
 
 
@@ -436,7 +438,7 @@ def _perform(
         record.status = StepRun.Status.WAITING
         record.output = None
         record.detail = {**(record.detail or {}), "until": until.isoformat()}
-        record.save()
+        step_records.save(record)
         execution.on_progress(execution.run, record)
         return ""
     _stamp(record, started)
@@ -493,4 +495,4 @@ OUTCOME_FIELDS = (
 def _stamp(record: StepRun, started: float | None) -> None:
     record.finished_at = timezone.now()
     record.duration_ms = round((time.monotonic() - started) * 1000) if started else 0
-    record.save(update_fields=None if record.pk is None else OUTCOME_FIELDS)
+    step_records.save(record, None if record.pk is None else OUTCOME_FIELDS)
