@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from flows_app import step_records
+from flows_app import writes
 from flows_app.actions.base import StepContext, StepFailed
 from flows_app.deadline import StepTimedOut, step_deadline
 from flows_app.definition import action_of, all_steps, branches_of, steps_of, walk
@@ -242,7 +242,7 @@ def _skip(execution: _Execution, steps: list) -> None:
             status=StepRun.Status.SKIPPED,
             inputs={},
         )
-        step_records.save(record)
+        writes.save(record)
         execution.records[step_id] = record
 
 
@@ -292,9 +292,9 @@ def _wake(execution: _Execution, record: StepRun) -> Ending | None:
     record.finished_at = timezone.now()
     if record.started_at:
         record.duration_ms = round((record.finished_at - record.started_at).total_seconds() * 1000)
-    step_records.save(record, ["status", "output", "finished_at", "duration_ms"])
+    writes.save(record, ["status", "output", "finished_at", "duration_ms"])
     execution.run.resumed_at = record.finished_at  # the run's time limit counts from here
-    execution.run.save(update_fields=["resumed_at"])
+    writes.save(execution.run, ["resumed_at"])
     execution.outputs[record.step_id] = {}
     execution.on_progress(execution.run, record)
     return None
@@ -313,7 +313,7 @@ def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) 
         return True
     if effect == "result" and not resumed:  # the run's result was saved on that pass
         execution.run.result = execution.redact(output)
-        execution.run.save(update_fields=["result"])
+        writes.save(execution.run, ["result"])
     return False
 
 
@@ -324,7 +324,7 @@ def _begin(run: Run) -> None:
     run.resume_at = None
     run.attempts += 1
     run.error = ""
-    run.save(update_fields=["status", "started_at", "resume_at", "attempts", "error"])
+    writes.save(run, ["status", "started_at", "resume_at", "attempts", "error"])
 
 
 def _finish(execution: _Execution, ending: Ending) -> Run:
@@ -336,7 +336,7 @@ def _finish(execution: _Execution, ending: Ending) -> Run:
     run.finished_at = None if waiting else timezone.now()
     if waiting:
         run.attempts = 0  # a delay is not a lost worker: the next stretch starts afresh
-    run.save(update_fields=["status", "error", "resume_at", "finished_at", "attempts"])
+    writes.save(run, ["status", "error", "resume_at", "finished_at", "attempts"])
     execution.on_progress(run, None)
     return run
 
@@ -364,7 +364,7 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
             shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
-    step_records.save(record)  # before the side effect: a crash leaves the step "running"
+    writes.save(record)  # before the side effect: a crash leaves the step "running"
     execution.on_progress(execution.run, record)
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
@@ -388,7 +388,7 @@ def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
     record.sealed_output = seal_output(output) if masked else ""
     execution.note_codes(action, output)
     record.finished_at = record.started_at
-    step_records.save(record)
+    writes.save(record)
     execution.on_progress(execution.run, record)
 
 
@@ -438,7 +438,7 @@ def _perform(
         record.status = StepRun.Status.WAITING
         record.output = None
         record.detail = {**(record.detail or {}), "until": until.isoformat()}
-        step_records.save(record)
+        writes.save(record)
         execution.on_progress(execution.run, record)
         return ""
     _stamp(record, started)
@@ -495,4 +495,4 @@ OUTCOME_FIELDS = (
 def _stamp(record: StepRun, started: float | None) -> None:
     record.finished_at = timezone.now()
     record.duration_ms = round((time.monotonic() - started) * 1000) if started else 0
-    step_records.save(record, None if record.pk is None else OUTCOME_FIELDS)
+    writes.save(record, None if record.pk is None else OUTCOME_FIELDS)

@@ -9,7 +9,6 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -78,22 +77,30 @@ def report(run: Run, step: StepRun | None = None) -> None:
 def claim(run_id: int) -> Run | None:
     """Take a queued run, a waiting one whose delay is over (or ends within ``WAKE_SLACK``
     seconds: a countdown may fire a little early), or a running one whose worker fell
-    silent, with one conditional UPDATE.
+    silent, with one conditional UPDATE that returns the run it took.
 
     Only one worker's UPDATE matches, so a message delivered twice never runs a flow twice at
     the same time.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STALE_RUN_AFTER)
-    claimable = (
-        Q(status=Run.Status.QUEUED)
-        | Q(status=Run.Status.WAITING, resume_at__lte=now + timedelta(seconds=WAKE_SLACK))
-        | Q(status=Run.Status.RUNNING, heartbeat_at__lt=stale)
+    wake = now + timedelta(seconds=WAKE_SLACK)
+    at = connection.ops.adapt_datetimefield_value  # as the ORM would send them
+    params = [Run.Status.RUNNING, at(now), WORKER, run_id, Run.Status.QUEUED]
+    params += [Run.Status.WAITING, at(wake), Run.Status.RUNNING, at(stale)]
+    taken = list(Run.objects.raw(CLAIM, params))
+    return taken[0] if taken else None
+
+
+CLAIM = f"""
+    UPDATE {Run._meta.db_table} SET status = %s, heartbeat_at = %s, worker = %s
+    WHERE id = %s AND (
+        status = %s
+        OR (status = %s AND resume_at <= %s)
+        OR (status = %s AND heartbeat_at < %s)
     )
-    taken = Run.objects.filter(claimable, pk=run_id).update(
-        status=Run.Status.RUNNING, heartbeat_at=now, worker=WORKER
-    )
-    return Run.objects.get(pk=run_id) if taken else None
+    RETURNING {", ".join(field.column for field in Run._meta.concrete_fields)}
+"""
 
 
 def fail_lost(run: Run) -> None:
