@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 
-from benchmarks.stack import HttpConnection, Stack
+from benchmarks.stack import POOL, HttpConnection, Stack
 
 
 def build_flow(stub_port: int):
@@ -171,7 +171,7 @@ def run_push(runs: int, workers: int) -> None:
     latencies = [(r["finished_at"] - r["created_at"]).total_seconds() * 1000 for r in rows]
     failed = sum(r["status"] != "succeeded" for r in rows)
     _report(
-        f"{runs} runs pushed over the API, daphne + {workers} worker process(es), PostgreSQL + "
+        f"{runs} runs pushed over the API, daphne + {workers} {POOL} worker(s), PostgreSQL + "
         f"Redis ({failed} not succeeded); latency is enqueue-to-finish:",
         runs,
         span.total_seconds(),
@@ -194,7 +194,7 @@ def run_closed_loop(how: str, clients: int, seconds: float, workers: int) -> Non
     what = "run-and-wait (Prefer: wait=30)" if how == "wait" else "start, then poll every 10 ms"
     _report(
         f"{clients} client(s) in a closed loop for {seconds:g} s, {what}, daphne + {workers} "
-        "worker process(es), PostgreSQL + Redis; latency is what the client saw:",
+        f"{POOL} worker(s), PostgreSQL + Redis; latency is what the client saw:",
         len(latencies),
         span,
         latencies,

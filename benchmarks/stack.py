@@ -1,7 +1,8 @@
 """A production-like Sluice for load benchmarks: PostgreSQL, Redis, daphne and N workers.
 
 The stack runs in processes of its own, as a deployment would: ``daphne`` serving the API,
-``celery worker`` processes, and a fast Auth0 stand-in (benchmarks.stub). It uses a fresh
+``celery worker`` processes (``--pool solo``, or the pool ``SLUICE_BENCH_POOL`` names), and a
+fast Auth0 stand-in (benchmarks.stub). It uses a fresh
 PostgreSQL database (``sluice_bench`` on 127.0.0.1:5432) and Redis databases 0 (broker) and
 1 (channel layer) on 127.0.0.1:6379, which it empties first. Settings are the embedded
 default's with those URLs, because production mode refuses the local endpoint the stand-in
@@ -25,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("SLUICE_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# The workers' pool: solo, as the README recommends for production; prefork to compare.
+POOL = os.environ.get("SLUICE_BENCH_POOL", "solo")
 REDIS = os.environ.get("SLUICE_BENCH_REDIS", "redis://127.0.0.1:6379")
 DATABASE = "sluice_bench"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -68,6 +71,7 @@ class Stack:
     def __init__(self, workers: int = 2, concurrency: int = 1):
         self.workers = workers
         self.concurrency = concurrency
+        self.pool = POOL
         self.port = free_port()
         self.stub_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -112,7 +116,7 @@ class Stack:
         return [sys.executable, "-m", "celery", "-A", "sluice", "worker",
                 "-n", f"bench{number}@%h", "--concurrency", str(self.concurrency),
                 "-Q", self.env["SLUICE_QUEUE"], "--without-gossip", "--without-mingle",
-                "--loglevel", "WARNING"]  # fmt: skip
+                "--loglevel", "WARNING", "--pool", self.pool]  # fmt: skip
 
     def _start(self, name: str, command: list[str]) -> None:
         log = open(Path(self.env["SLUICE_DATA_DIR"]) / f"{name}.log", "wb")  # noqa: SIM115

@@ -73,6 +73,33 @@ def test_many_runs_on_two_workers_all_finish_once(workers, mail):
     assert set(Run.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
 
 
+def test_solo_workers_run_every_run_once(workers, mail):
+    workers.start(count=2, pool="solo")
+    runs = queue(flow_of(mail_step("hello", "a@example.com")), count=20)
+    ids = [run.pk for run in runs]
+    for run in runs[:5]:
+        execute_run.delay(run.pk)  # delivered twice
+    assert wait_until(lambda: final(ids), timeout=120)
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"succeeded"}
+    subjects = sorted(m.message["Subject"] for m in mail.messages)
+    assert subjects == sorted(f"hello {n}" for n in range(20))
+
+
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
+def test_a_step_past_the_step_timeout_is_stopped(workers, mail, pool):
+    workers.env.update(SLUICE_STEP_TIMEOUT="1", SLUICE_OUTBOUND_TIMEOUT="30")
+    mail.slow_recipients = {"slow@example.com"}
+    flow = flow_of(mail_step("slow", "slow@example.com"), mail_step("next", "b@example.com"))
+    workers.start(pool=pool)
+    [run] = queue(flow)
+    assert wait_until(lambda: final([run.pk]))
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert "The step took longer than 1 s and was stopped." in run.error
+    assert list(run.steps.values_list("step_id", "status")) == [("slow", "failed")]
+    assert not sent_to(mail, "b@example.com")
+
+
 def test_a_message_delivered_twice_runs_the_flow_once(workers, mail):
     workers.start(count=2, concurrency=2)
     [run] = queue(flow_of(mail_step("hello", "a@example.com")))
@@ -82,21 +109,22 @@ def test_a_message_delivered_twice_runs_the_flow_once(workers, mail):
     assert len(mail.messages) == 1
 
 
-def test_a_killed_worker_s_run_resumes_without_repeating_steps(workers, mail):
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
+def test_a_killed_worker_s_run_resumes_without_repeating_steps(workers, mail, pool):
     mail.slow_recipients = {"slow@example.com"}
     flow = flow_of(
         mail_step("first", "a@example.com"),
         mail_step("slow", "slow@example.com"),
         mail_step("last", "c@example.com"),
     )
-    workers.start()
+    workers.start(pool=pool)
     [run] = queue(flow)
     assert wait_until(lambda: StepRun.objects.filter(run=run, step_id="slow").exists())
     workers.kill()
     run.refresh_from_db()
     assert run.status == Run.Status.RUNNING
     mail.slow_recipients = set()
-    workers.start()
+    workers.start(pool=pool)
     assert wait_until(lambda: sweep_runs()["requeued"] == 1, timeout=30)
     assert wait_until(lambda: final([run.pk]), timeout=60)
     run.refresh_from_db()

@@ -37,7 +37,9 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         self.output: Path | None = None  # where the workers' output goes, if anywhere
 
-    def start(self, count: int = 1, concurrency: int = 1) -> None:
+    def start(self, count: int = 1, concurrency: int = 1, pool: str = "prefork") -> None:
+        """Start ``count`` workers: prefork ones with ``concurrency`` pool processes each, or
+        solo ones (``pool="solo"``) that execute one run at a time in their own process."""
         for _ in range(count):
             name = f"w{len(self.processes)}-{self.queue}@%h"
             command = [
@@ -49,8 +51,7 @@ class Workers:
                 "worker",
                 "-n",
                 name,
-                "--concurrency",
-                str(concurrency),
+                *(["--pool", "solo"] if pool == "solo" else ["--concurrency", str(concurrency)]),
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
