@@ -9,6 +9,7 @@ import logging
 import threading
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
@@ -276,3 +277,29 @@ def test_an_idle_socket_stays_open_and_still_hears_events(transactional_db, edit
     closed_early, event = run_async(scenario)
     assert not closed_early, "the socket was closed while idle"
     assert event and event["run"] == run.pk
+
+
+# Publishing over Redis
+
+
+@needs_redis
+def test_announcements_reach_redis_complete_and_in_order():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    listener = redis.Redis.from_url(django_settings.CHANNEL_LAYER_URL).pubsub()
+    listener.subscribe(events.group_channel(events.run_group(424242)))
+    listener.get_message(timeout=5)  # the subscription's confirmation
+    announced = [
+        {"type": events.EVENT_TYPE, "run": 424242, "status": "running", "step": f"s{n}"}
+        for n in range(300)
+    ]
+    for event in announced:
+        events.publish(event)
+    heard = []
+    while len(heard) < len(announced):
+        message = listener.get_message(timeout=5)
+        assert message is not None, f"only {len(heard)} of {len(announced)} arrived"
+        heard.append(layer.deserialize(message["data"])["step"])
+    listener.close()
+    assert heard == [event["step"] for event in announced]
