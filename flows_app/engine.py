@@ -5,6 +5,11 @@ about every record it writes and ``should_stop`` to ask it to stop between steps
 a run again resumes after its last succeeded step; a step that was interrupted mid-way
 (the process died after its record said "running") is executed again.
 
+Each step's record is written twice: "running" before its side effect, and its outcome
+after it. The outcome goes in the same write as the next step's "running" record (or the
+run's end), which always comes before the next side effect: a step that succeeded is on
+record before anything else happens, in one round trip instead of two.
+
 Every step may carry Auth0's two switches. ``allow_failure``: when the step fails the run
 goes on; its record keeps status "failed" (the run page reads the switch from the
 definition) and later steps read ``actions.<id>`` as
@@ -34,6 +39,7 @@ as ``actions.<id>``. A retry (``retry_of``) starts with copies of the original r
 records of the steps that finished, and resumes after them like any resumed run.
 """
 
+import copy
 import logging
 import time
 import traceback
@@ -115,6 +121,29 @@ class _Execution:
             self.ids[id(placed.step)] = name
             self.positions.setdefault(name, position)
         self.http = outbound_http()
+        self.pending: list[tuple[StepRun, Any]] = []  # outcomes written with the next write
+
+    def write(self, record: Run | StepRun, fields: list[str] | None = None) -> None:
+        """Write ``record`` (its ``fields``, or all of it) and the outcomes waiting to be
+        written, in one go; then announce those outcomes."""
+        writes.save_all([*self.pending, (record, fields)])
+        self._announce_pending()
+
+    def write_later(self, record: StepRun, fields) -> None:
+        """A step is over: its outcome goes with the next write, which always comes before
+        the next side effect (the next step's "running" record) or ends the pass (the run's
+        own record). It is announced once written."""
+        self.pending.append((record, fields))
+
+    def flush(self) -> None:
+        if self.pending:
+            writes.save_all(self.pending)
+            self._announce_pending()
+
+    def _announce_pending(self) -> None:
+        written, self.pending = self.pending, []
+        for record, _fields in written:
+            self.on_progress(self.run, record)
 
     def step_id(self, step: dict) -> str:
         return self.ids.get(id(step)) or str(step.get("id") or "step")
@@ -164,8 +193,21 @@ def execute(
     with execution.http:
         _begin(run)
         execution.on_progress(run, None)
-        ending = _execute_list(execution, steps_of(run.definition))
+        try:
+            ending = _execute_list(execution, steps_of(run.definition))
+        except BaseException:
+            _flush_before_raising(execution)
+            raise
         return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
+
+
+def _flush_before_raising(execution: _Execution) -> None:
+    """Something broke mid-pass: still record how the last step ended, if that can be done,
+    so that a step that succeeded is not executed again when the run resumes."""
+    try:
+        execution.flush()
+    except Exception:  # noqa: BLE001  (the error on its way out says what broke)
+        log.warning("Could not record the last step of run %s.", execution.run.pk, exc_info=True)
 
 
 def uses_pins(run: Run) -> bool:
@@ -242,7 +284,7 @@ def _skip(execution: _Execution, steps: list) -> None:
             status=StepRun.Status.SKIPPED,
             inputs={},
         )
-        writes.save(record)
+        execution.write(record)
         execution.records[step_id] = record
 
 
@@ -292,9 +334,9 @@ def _wake(execution: _Execution, record: StepRun) -> Ending | None:
     record.finished_at = timezone.now()
     if record.started_at:
         record.duration_ms = round((record.finished_at - record.started_at).total_seconds() * 1000)
-    writes.save(record, ["status", "output", "finished_at", "duration_ms"])
+    execution.write(record, ["status", "output", "finished_at", "duration_ms"])
     execution.run.resumed_at = record.finished_at  # the run's time limit counts from here
-    writes.save(execution.run, ["resumed_at"])
+    execution.write(execution.run, ["resumed_at"])
     execution.outputs[record.step_id] = {}
     execution.on_progress(execution.run, record)
     return None
@@ -313,7 +355,7 @@ def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) 
         return True
     if effect == "result" and not resumed:  # the run's result was saved on that pass
         execution.run.result = execution.redact(output)
-        writes.save(execution.run, ["result"])
+        execution.write(execution.run, ["result"])
     return False
 
 
@@ -329,16 +371,24 @@ def _begin(run: Run) -> None:
 
 def _finish(execution: _Execution, ending: Ending) -> Run:
     run = execution.run
-    run.status = ending.status
-    run.error = execution.redact(ending.error)
-    run.resume_at = ending.resume_at
     waiting = ending.status == Run.Status.WAITING
-    run.finished_at = None if waiting else timezone.now()
+    ended = copy.copy(run)
+    ended.status = ending.status
+    ended.error = execution.redact(ending.error)
+    ended.resume_at = ending.resume_at
+    ended.finished_at = None if waiting else timezone.now()
     if waiting:
-        run.attempts = 0  # a delay is not a lost worker: the next stretch starts afresh
-    writes.save(run, ["status", "error", "resume_at", "finished_at", "attempts"])
+        ended.attempts = 0  # a delay is not a lost worker: the next stretch starts afresh
+    # The last step's outcome goes in the same write, announced as it happened: while the
+    # run still ran.
+    execution.write(ended, FINISH_FIELDS)
+    for field in FINISH_FIELDS:
+        setattr(run, field, getattr(ended, field))
     execution.on_progress(run, None)
     return run
+
+
+FINISH_FIELDS = ["status", "error", "resume_at", "finished_at", "attempts"]
 
 
 def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
@@ -364,7 +414,7 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
             shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
-    writes.save(record)  # before the side effect: a crash leaves the step "running"
+    execution.write(record)  # before the side effect: a crash leaves the step "running"
     execution.on_progress(execution.run, record)
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
@@ -388,7 +438,7 @@ def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
     record.sealed_output = seal_output(output) if masked else ""
     execution.note_codes(action, output)
     record.finished_at = record.started_at
-    writes.save(record)
+    execution.write(record)
     execution.on_progress(execution.run, record)
 
 
@@ -438,11 +488,10 @@ def _perform(
         record.status = StepRun.Status.WAITING
         record.output = None
         record.detail = {**(record.detail or {}), "until": until.isoformat()}
-        writes.save(record)
+        execution.write(record)
         execution.on_progress(execution.run, record)
         return ""
-    _stamp(record, started)
-    execution.on_progress(execution.run, record)
+    _stamp(execution, record, started)
     return ""
 
 
@@ -472,8 +521,7 @@ def _new_record(execution: _Execution, step_id: str, step: dict) -> StepRun:
 def _fail(execution, record: StepRun, name: str, message: str, started=None) -> str:
     record.status = StepRun.Status.FAILED
     record.error = execution.redact(message)
-    _stamp(record, started)
-    execution.on_progress(execution.run, record)
+    _stamp(execution, record, started)
     return f"Step {record.step_id} ({name}) failed: {message}"
 
 
@@ -492,7 +540,7 @@ OUTCOME_FIELDS = (
 )
 
 
-def _stamp(record: StepRun, started: float | None) -> None:
+def _stamp(execution: _Execution, record: StepRun, started: float | None) -> None:
     record.finished_at = timezone.now()
     record.duration_ms = round((time.monotonic() - started) * 1000) if started else 0
-    writes.save(record, None if record.pk is None else OUTCOME_FIELDS)
+    execution.write_later(record, None if record.pk is None else OUTCOME_FIELDS)

@@ -99,7 +99,7 @@ CLAIM = f"""
         OR (status = %s AND resume_at <= %s)
         OR (status = %s AND heartbeat_at < %s)
     )
-    RETURNING {", ".join(field.column for field in Run._meta.concrete_fields)}
+    RETURNING {", ".join(str(field.column) for field in Run._meta.concrete_fields)}
 """
 
 

@@ -113,6 +113,30 @@ def test_a_step_that_hangs_is_interrupted(flow, monkeypatch, twilio_standin):
     assert run.steps.get().error == "The step took longer than 0.3 s and was stopped."
 
 
+def test_a_step_s_outcome_is_recorded_before_the_next_step_acts(monkeypatch, twilio_standin):
+    from flows_app.actions import notifications
+
+    phone_provider(twilio_standin)
+    texts = [step(name, "SEND_SMS", to="+14155550123", message=name) for name in "abc"]
+    flow = create_flow(name="Texts", definition={"schema_version": 1, "actions": texts})
+    run = queued(flow)
+    recorded = []
+    send = notifications.send_sms
+
+    def watched(*args, **kwargs):
+        recorded.append(dict(StepRun.objects.filter(run=run).values_list("step_id", "status")))
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_sms", watched)
+    assert execute(run).status == Run.Status.SUCCEEDED
+    assert recorded == [
+        {"a": "running"},
+        {"a": "succeeded", "b": "running"},
+        {"a": "succeeded", "b": "succeeded", "c": "running"},
+    ]
+    assert dict(run.steps.values_list("step_id", "status")) == dict.fromkeys("abc", "succeeded")
+
+
 def test_the_sweep_fails_runs_far_past_their_time_limit(flow, settings):
     run = queued(flow)
     long_ago = timezone.now() - timedelta(seconds=settings.RUN_TIME_LIMIT + 3600)
