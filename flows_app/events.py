@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "run.changed"
 RUNS_GROUP = "runs"
+ENDS_GROUP = "run-ends"  # only runs ending (or going to sleep in a Delay): for waiting callers
+ENDED = (*Run.FINAL, Run.Status.WAITING)
 SEND_TIMEOUT = 5.0
 
 
@@ -52,12 +54,15 @@ def run_changed(run: Run, step: StepRun | None = None) -> None:
 
 
 def publish(event: dict[str, Any]) -> None:
-    """Send ``event`` to the run's group and to the run list's group; log any failure."""
+    """Send ``event`` to the run's group and to the run list's group, and to the group of
+    runs' ends when the run ended; log any failure."""
     try:
         layer = get_channel_layer()
         if layer is None:
             return
         groups = [run_group(event["run"]), RUNS_GROUP]
+        if event["step"] is None and event["status"] in ENDED:
+            groups.append(ENDS_GROUP)
         if isinstance(layer, RedisPubSubChannelLayer):
             _publisher.publish(layer, groups, event)
         else:

@@ -1,38 +1,42 @@
 """Wait, in an async view, for a run to end, without a thread per waiting request.
 
 A run "ends" for a waiting caller when it is final or asleep in a Delay. With a shared
-channel layer (Redis), the waiter joins the run's group and the worker's own progress events
-(flows_app.events) wake it the moment the run ends: no database polling. Without one (the
-embedded default: the worker is another process, which the in-memory layer cannot reach),
-one task per process and event loop checks every waited-for run in a single query every
-``POLL_INTERVAL`` seconds.
+channel layer (Redis), workers announce every run's end to one group (``ENDS_GROUP``, see
+flows_app.events), and one listener per web process and event loop, subscribed to it for as
+long as the process lives, wakes the callers waiting for those runs: no database polling,
+and no subscription per request. Without one (the embedded default: the worker is another
+process, which the in-memory layer cannot reach), one task per process and event loop
+checks every waited-for run in a single query every ``POLL_INTERVAL`` seconds.
 """
 
 import asyncio
+import contextlib
 import logging
+import time
 import weakref
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from flows_app.events import run_group
+from flows_app.events import ENDED, ENDS_GROUP
 from flows_app.models import Run
 
 log = logging.getLogger(__name__)
 
-ENDED = (*Run.FINAL, Run.Status.WAITING)
 POLL_INTERVAL = 0.05  # seconds, embedded default only
-# Joining the run's group and the worker announcing the end race each other: look at the
-# run once after joining, and once more after this long, in case the announcement went out
-# before Redis had the subscription.
+# A run started before the listener had subscribed, or within SETTLE seconds after, may
+# have ended unheard: look at it once. Every caller looks once more after SECOND_LOOK, in
+# case an announcement was lost (Redis restarted, say).
+SETTLE = 0.5
 SECOND_LOOK = 1.0
 
 
-async def wait_for_end(run_id: int, timeout: float) -> bool:
-    """Whether the run ended (or went to sleep in a Delay) within ``timeout`` seconds."""
+async def wait_for_end(run_id: int, timeout: float, asked_at: float) -> bool:
+    """Whether the run ended (or went to sleep in a Delay) within ``timeout`` seconds;
+    ``asked_at`` is when (``time.monotonic()``) the caller asked, before the run existed."""
     if settings.CHANNEL_LAYER_URL:
-        return await _wait_on_layer(run_id, timeout)
+        return await _listener().wait(run_id, timeout, asked_at)
     return await _poller().wait(run_id, timeout)
 
 
@@ -44,36 +48,61 @@ def _ended_among(run_ids: list[int]) -> set[int]:
     return set(Run.objects.filter(pk__in=run_ids, status__in=ENDED).values_list("pk", flat=True))
 
 
-async def _wait_on_layer(run_id: int, timeout: float) -> bool:
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = run_group(run_id)
-    await layer.group_add(group, channel)
-    heard = asyncio.ensure_future(_ending_event(layer, channel))
-    try:
-        first = min(SECOND_LOOK, timeout)
-        if await sync_to_async(_has_ended)(run_id) or await _within(heard, first):
-            return True
-        if timeout <= first:
-            return False
-        return await sync_to_async(_has_ended)(run_id) or await _within(heard, timeout - first)
-    finally:
-        heard.cancel()
-        await layer.group_discard(group, channel)
+class _Listener:
+    """Listens to the announcements of runs' ends, for every caller of one event loop."""
+
+    def __init__(self) -> None:
+        self.waiters: dict[int, set[asyncio.Future]] = {}
+        self.task: asyncio.Task | None = None
+        self.subscribed_at: float | None = None
+
+    async def wait(self, run_id: int, timeout: float, asked_at: float) -> bool:
+        ended = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(run_id, set()).add(ended)
+        if self.task is None or self.task.done():
+            self.subscribed_at = None
+            self.task = asyncio.ensure_future(self._listen())
+        try:
+            heard = self.subscribed_at is not None and self.subscribed_at + SETTLE <= asked_at
+            if not heard and await sync_to_async(_has_ended)(run_id):
+                return True
+            first = min(SECOND_LOOK, timeout)
+            if await _within(ended, first):
+                return True
+            if timeout <= first:
+                return False
+            return await sync_to_async(_has_ended)(run_id) or await _within(ended, timeout - first)
+        finally:
+            waiting = self.waiters.get(run_id, set())
+            waiting.discard(ended)
+            if not waiting:
+                self.waiters.pop(run_id, None)
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        try:
+            await layer.group_add(ENDS_GROUP, channel)
+            self.subscribed_at = time.monotonic()
+            while True:
+                event = await layer.receive(channel)
+                for ended in self.waiters.get(event.get("run"), set()):
+                    if not ended.done():
+                        ended.set_result(True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001  (callers still look at their run; the next listens again)
+            log.warning("Stopped listening for the ends of runs", exc_info=True)
+        finally:
+            self.subscribed_at = None
+            with contextlib.suppress(Exception):  # the subscription went with the connection
+                await layer.group_discard(ENDS_GROUP, channel)
 
 
-async def _within(listening: asyncio.Future, seconds: float) -> bool:
-    """Whether the listener heard the run end within ``seconds``."""
-    done, _ = await asyncio.wait({listening}, timeout=seconds)
-    if done and listening.exception() is not None:
-        log.warning("Stopped listening for the end of a run: %r", listening.exception())
-        return False
+async def _within(ended: asyncio.Future, seconds: float) -> bool:
+    """Whether the run was heard to end within ``seconds``."""
+    done, _ = await asyncio.wait({ended}, timeout=seconds)
     return bool(done)
-
-
-async def _ending_event(layer, channel: str) -> None:
-    while (await layer.receive(channel)).get("status") not in ENDED:
-        pass
 
 
 class _Poller:
@@ -111,6 +140,18 @@ class _Poller:
 _pollers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Poller]" = (
     weakref.WeakKeyDictionary()
 )
+
+
+_listeners: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Listener]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _listener() -> _Listener:
+    loop = asyncio.get_running_loop()
+    if loop not in _listeners:
+        _listeners[loop] = _Listener()
+    return _listeners[loop]
 
 
 def _poller() -> _Poller:

@@ -10,13 +10,15 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.test import Client
 
+from flows_app import events, waiting
 from flows_app.api_auth import create_token
 from flows_app.models import Run
-from flows_app.services import create_flow, publish_flow
+from flows_app.services import create_flow, create_run, publish_flow
 from sluice.celery import app
 from sluice.routing import http_application
 from tests.flow_helpers import email_provider, step
@@ -326,3 +328,32 @@ def test_the_api_s_own_handler_names_each_request_and_logs_its_answer(caplog):
     assert (b"x-request-id", b"probe-1234-abcd") in [(k.lower(), v) for k, v in start["headers"]]
     access = [r.getMessage().split()[:3] for r in caplog.records if r.name == "sluice.access"]
     assert access == [["GET", "/api/runs/1", "401"]]
+
+
+@pytest.mark.skipif(
+    not django_settings.CHANNEL_LAYER_URL, reason="needs a shared channel layer (Redis)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_callers_are_woken_by_the_announcement_of_their_own_run_s_end():
+    """The database keeps saying "running": only the announcement can wake the callers."""
+    flow, _token = published(ANSWER)
+    runs = [create_run(flow, trigger=Run.Trigger.API, draft=True) for _ in range(2)]
+    Run.objects.filter(pk__in=[r.pk for r in runs]).update(status=Run.Status.RUNNING)
+    announced, other = runs
+    woken = in_a_loop_of_its_own(announce_until_woken, announced.pk, other.pk)
+    assert woken == {"announced": [True, True, True], "other": False}
+
+
+async def announce_until_woken(run_id: int, other_id: int) -> dict:
+    asked_at = time.monotonic()
+    callers = [asyncio.ensure_future(waiting.wait_for_end(run_id, 30, asked_at)) for _ in range(3)]
+    other = asyncio.ensure_future(waiting.wait_for_end(other_id, 3, asked_at))
+    end = {"type": events.EVENT_TYPE, "run": run_id, "status": "succeeded", "step": None}
+    deadline = time.monotonic() + 30
+    # Until the listener has subscribed, an announcement goes unheard: announce again.
+    while not all(caller.done() for caller in callers) and time.monotonic() < deadline:
+        await sync_to_async(events.publish)(end)
+        await asyncio.wait(callers, timeout=0.2)
+    woken = {"announced": list(await asyncio.gather(*callers)), "other": await other}
+    await sync_to_async(connections.close_all)()  # those of the thread the looks ran in
+    return woken

@@ -15,6 +15,7 @@ the shared variables after it when it changed them.
 """
 
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -50,11 +51,12 @@ class BodyTooLarge(Exception):
 async def start(request: HttpRequest, flow_id: int) -> HttpResponse:
     """Start a run of the flow's latest published version. With ``Prefer: wait=N`` (or
     ``?wait=N``), answer once the run has ended, if it does within N seconds."""
+    asked_at = time.monotonic()
     started = await sync_to_async(_start)(request, flow_id)
     if isinstance(started, HttpResponse):
         return no_store(started)
     run, wait = started
-    ended = await waiting.wait_for_end(run.pk, wait)
+    ended = await waiting.wait_for_end(run.pk, wait, asked_at)
     return no_store(await sync_to_async(_waited_answer)(request, run.pk, wait, ended))
 
 
@@ -117,11 +119,12 @@ def _invalid_flow(exc: InvalidFlow) -> JsonResponse:
 async def retry(request: HttpRequest, run_id: int) -> HttpResponse:
     """Retry a failed run from its failed step (see ``flows_app.retries``); ``Prefer: wait=N``
     waits for the retry's end as starting a run does."""
+    asked_at = time.monotonic()
     started = await sync_to_async(_retry)(request, run_id)
     if isinstance(started, HttpResponse):
         return no_store(started)
     run, wait = started
-    ended = await waiting.wait_for_end(run.pk, wait)
+    ended = await waiting.wait_for_end(run.pk, wait, asked_at)
     return no_store(await sync_to_async(_waited_answer)(request, run.pk, wait, ended))
 
 
@@ -242,7 +245,7 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "final": run.is_final,
         "trigger": run.trigger,
         "retry_of": run.retry_of_id,
-        "retries": list(run.retries.order_by("created_at", "id").values_list("pk", flat=True)),
+        "retries": _retries(run),
         "created_at": run.created_at,
         "updated_at": _updated_at(run, steps),
         "started_at": run.started_at,
@@ -257,6 +260,13 @@ def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
         "steps": [_step_record(step, step.step_id in may_fail_ids) for step in steps],
         **_links(request, run),
     }
+
+
+def _retries(run: Run) -> list[int]:
+    """The runs that retry ``run``: only a failed run can have any."""
+    if run.status != Run.Status.FAILED:
+        return []
+    return list(run.retries.order_by("created_at", "id").values_list("pk", flat=True))
 
 
 def _step_record(step: StepRun, failure_allowed: bool) -> dict[str, Any]:
