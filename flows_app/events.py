@@ -38,8 +38,13 @@ def run_group(run_id: int) -> str:
     return f"run-{run_id}"
 
 
-def run_changed(run: Run, step: StepRun | None = None) -> None:
-    """Announce that ``run`` (and ``step``, if given) was just written, once it is committed."""
+def run_changed(run: Run, step: StepRun | None = None, *, more_soon: bool = False) -> None:
+    """Announce that ``run`` (and ``step``, if given) was just written, once it is committed.
+
+    ``more_soon``: another announcement of this process follows at once (a step's outcome
+    is written with the next step's record, or the run's end): the two go out together,
+    in order, in one round trip to Redis. ``flush`` sends one held back in any case.
+    """
     if not settings.CHANNEL_LAYER_URL:
         return
     event = {
@@ -50,10 +55,10 @@ def run_changed(run: Run, step: StepRun | None = None) -> None:
         "step": step.step_id if step else None,
         "step_status": step.status if step else None,
     }
-    transaction.on_commit(lambda: publish(event))
+    transaction.on_commit(lambda: publish(event, hold=more_soon))
 
 
-def publish(event: dict[str, Any]) -> None:
+def publish(event: dict[str, Any], *, hold: bool = False) -> None:
     """Send ``event`` to the run's group and to the run list's group, and to the group of
     runs' ends when the run ended; log any failure."""
     try:
@@ -64,7 +69,7 @@ def publish(event: dict[str, Any]) -> None:
         if event["step"] is None and event["status"] in ENDED:
             groups.append(ENDS_GROUP)
         if isinstance(layer, RedisPubSubChannelLayer):
-            _publisher.publish(layer, groups, event)
+            _publisher.publish(layer, groups, event, hold=hold)
         else:
             async_to_sync(_send)(layer, groups, event)
     except Exception:  # noqa: BLE001  (live progress is a nicety; the run must go on)
@@ -81,20 +86,37 @@ class _Publisher:
 
     The layer's ``group_send`` is a PUBLISH of the serialized message to the group's
     channel; from synchronous code it would need an event loop and a connection of its
-    own for every event. This sends the same message to both groups in one round trip.
-    A forked process (a Celery pool process) opens its own connection on first use.
+    own for every event. This sends the same message to every group in one round trip,
+    with the messages held back for it (``hold``), in the order they were announced. A
+    forked process (a Celery pool process) opens its own connection on first use.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._client: redis.Redis | None = None
         self._pid = 0
+        self._held = threading.local()
 
-    def publish(self, layer: RedisPubSubChannelLayer, groups: list[str], event: dict) -> None:
+    def publish(
+        self, layer: RedisPubSubChannelLayer, groups: list[str], event: dict, *, hold=False
+    ) -> None:
         message = layer.serialize(event)
+        messages = self.held() + [(group_channel(group), message) for group in groups]
+        if hold:
+            self._held.messages = messages
+            return
+        self._send(messages)
+
+    def held(self) -> list[tuple[str, bytes]]:
+        """Take the messages this thread holds back."""
+        messages = getattr(self._held, "messages", None) or []
+        self._held.messages = []
+        return messages
+
+    def _send(self, messages: list[tuple[str, bytes]]) -> None:
         pipe = self._redis().pipeline(transaction=False)
-        for group in groups:
-            pipe.publish(group_channel(group), message)
+        for channel, message in messages:
+            pipe.publish(channel, message)
         pipe.execute()
 
     def _redis(self) -> redis.Redis:
@@ -107,6 +129,17 @@ class _Publisher:
                 )
                 self._pid = os.getpid()
             return self._client
+
+
+def flush() -> None:
+    """Send the announcement this thread held back, if any (see ``run_changed``)."""
+    messages = _publisher.held()
+    if not messages:
+        return
+    try:
+        _publisher._send(messages)
+    except Exception:  # noqa: BLE001  (live progress is a nicety; the run must go on)
+        log.warning("Could not announce a change of a run", exc_info=True)
 
 
 def group_channel(group: str) -> str:

@@ -303,3 +303,37 @@ def test_announcements_reach_redis_complete_and_in_order():
         heard.append(layer.deserialize(message["data"])["step"])
     listener.close()
     assert heard == [event["step"] for event in announced]
+
+
+@needs_redis
+def test_a_held_back_outcome_goes_out_with_the_next_announcement_or_at_a_flush(
+    db, django_capture_on_commit_callbacks
+):
+    from channels.layers import get_channel_layer
+
+    from flows_app.models import StepRun
+
+    layer = get_channel_layer()
+    run = create_run(sms_flow(), trigger=Run.Trigger.API, draft=True)
+    listener = redis.Redis.from_url(django_settings.CHANNEL_LAYER_URL).pubsub()
+    listener.subscribe(events.group_channel(events.run_group(run.pk)))
+    listener.get_message(timeout=5)  # the subscription's confirmation
+
+    def heard(count):
+        found = []
+        for _ in range(count):
+            message = listener.get_message(timeout=5)
+            assert message is not None, f"heard {found}, then nothing"
+            event = layer.deserialize(message["data"])
+            found.append((event["step"], event["step_status"]))
+        return found
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events.run_changed(run, StepRun(step_id="hello", status="succeeded"), more_soon=True)
+        events.run_changed(run, StepRun(step_id="bye", status="running"))
+    assert heard(2) == [("hello", "succeeded"), ("bye", "running")]
+    with django_capture_on_commit_callbacks(execute=True):
+        events.run_changed(run, StepRun(step_id="bye", status="succeeded"), more_soon=True)
+    events.flush()
+    assert heard(1) == [("bye", "succeeded")]
+    listener.close()
