@@ -1,8 +1,9 @@
 """Runs per second and enqueue-to-finish latency through real Celery workers.
 
 A 3-step flow of Custom API requests (GET /api/v2/users/{id}) runs against a local Auth0
-stand-in, N runs at a time, with 1 and then 2 worker processes (concurrency 1 each), on the
-embedded SQLite broker or on Redis. The database is a fresh SQLite file either way.
+stand-in, N runs at a time, with 1 and then 2 solo worker processes (as ``make run`` starts
+them; ``SLUICE_BENCH_POOL=prefork`` for prefork workers of concurrency 1), on the embedded
+SQLite broker or on Redis. The database is a fresh SQLite file either way.
 
 Run from the repository root:
     .venv/bin/python -m benchmarks.throughput [runs] [embedded|redis]
@@ -19,6 +20,7 @@ import sys
 import tempfile
 
 from benchmarks.django_setup import setup_django
+from benchmarks.stack import POOL
 
 API_MODES = ("push", "wait", "poll")
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] not in API_MODES else 100
@@ -62,7 +64,7 @@ def measure(flow, data, processes: int) -> dict:
 
     workers = Workers()
     app.conf.task_default_queue = workers.queue
-    workers.start(count=processes, concurrency=1)
+    workers.start(count=processes, pool=POOL)
     try:
         warm = push(flow, data, processes * 2)
         wait_until(lambda: _final(warm), timeout=120)
@@ -101,8 +103,8 @@ def main() -> None:
         finally:
             standin.stop()
     print(
-        f"{RUNS} runs of a 3-step flow of Custom API requests, {BROKER} broker, SQLite "
-        "database, local Auth0 stand-in:"
+        f"{RUNS} runs of a 3-step flow of Custom API requests, {POOL} workers, {BROKER} "
+        "broker, SQLite database, local Auth0 stand-in:"
     )
     for r in results:
         print(

@@ -65,15 +65,16 @@ def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> Non
 
 
 @pytest.fixture
-def first_start(tmp_path, collected_static):
-    """Start Sluice as `make run` does on a new machine; yield its address and what it said."""
+def first_start(request, tmp_path, collected_static):
+    """Start Sluice as `make run` does on a new machine (with one worker, or as many as the
+    test's parameter says); yield its address and what it said."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k not in NOT_EMBEDDED}
     environ |= {
         "SLUICE_DATA_DIR": str(tmp_path / "var"),
         "SLUICE_PORT": str(port),
         "SLUICE_STATIC_ROOT": str(collected_static),
-        "SLUICE_WORKER_CONCURRENCY": "1",
+        "SLUICE_WORKER_CONCURRENCY": str(getattr(request, "param", 1)),
     }
     *setup, serve = run_commands()
     said = ""
@@ -91,6 +92,7 @@ def first_start(tmp_path, collected_static):
         )  # fmt: skip
     try:
         wait_until_listening(port, server, log)
+        request.node.server_pid = server.pid
         yield f"http://127.0.0.1:{port}", said
     finally:
         server.send_signal(signal.SIGINT)  # Ctrl-C: the web server and the worker stop
@@ -158,3 +160,39 @@ def test_a_newcomer_runs_the_sample_and_reads_its_email(chromium, first_start):
         screenshot(page, "newcomer-sandbox-390")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("first_start", [2], indirect=True)
+def test_make_run_starts_a_solo_worker_for_each_run_at_once(request, first_start):
+    server = request.node.server_pid
+    assert wait_until_true(lambda: len(workers_of(server)) == 2), workers_of(server)
+    workers = workers_of(server)
+    assert all("--pool solo" in worker for worker in workers), workers
+    assert sorted(re.search(r"-n (sluice\d)@", w).group(1) for w in workers) == [
+        "sluice1",
+        "sluice2",
+    ]
+    assert [w.endswith(" -B") for w in workers].count(True) == 1, "one keeps the schedule"
+
+
+def workers_of(parent: int) -> list[str]:
+    """The command lines of the Celery workers a process started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue  # the process ended while being read
+        if int(fields[1]) == parent and " celery " in command and " worker " in command:
+            found.append(command.strip())
+    return found
+
+
+def wait_until_true(condition, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()

@@ -1,4 +1,4 @@
-"""Start the web server and a Celery worker together; Ctrl-C stops both.
+"""Start the web server and Celery workers together; Ctrl-C stops them all.
 
 The static files are collected first when they changed since the last collectstatic.
 """
@@ -17,7 +17,7 @@ from sluice import env, static_files
 
 
 class Command(BaseCommand):
-    help = "Run Sluice: the ASGI web server (daphne) and a Celery worker, until Ctrl-C."
+    help = "Run Sluice: the ASGI web server (daphne) and Celery workers, until Ctrl-C."
     # The checks run once the static files are collected, which they check too.
     requires_system_checks: list[str] = []
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             "--concurrency",
             type=int,
             default=env.integer("SLUICE_WORKER_CONCURRENCY", 2, 1, 64),
-            help="How many runs the worker executes at once.",
+            help="How many runs the workers execute at once: one worker process for each.",
         )
         parser.add_argument("--no-worker", action="store_true", help="Start the web server only.")
 
@@ -54,20 +54,8 @@ class Command(BaseCommand):
             ]
         }
         if not no_worker:
-            # -B: the worker also keeps the schedule (the sweep for lost runs, pruning).
-            commands["worker"] = [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "sluice",
-                "worker",
-                "-B",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-            ]
+            for number in range(1, concurrency + 1):
+                commands[f"worker {number}"] = worker_command(number)
         environ = {
             **_children_environ(host, port),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
@@ -89,6 +77,16 @@ class Command(BaseCommand):
         _terminate(children)
         self.stdout.write("Sluice stopped.")
         sys.exit(code)
+
+
+def worker_command(number: int) -> list[str]:
+    """A solo worker: it executes one run at a time in its own process, so ``concurrency``
+    of them execute that many at once (see the README's "Scaling out" for why not Celery's
+    prefork pool). The first also keeps the schedule (-B: the sweep for lost runs and for
+    delays that are over, pruning)."""
+    command = [sys.executable, "-m", "celery", "-A", "sluice", "worker", "--pool", "solo"]
+    command += ["-n", f"sluice{number}@%h", "--loglevel", "INFO"]
+    return command + (["-B"] if number == 1 else [])
 
 
 def fresh_metrics_dir() -> Path:
@@ -135,7 +133,7 @@ def _wait(children: dict, stop: _Stop) -> int:
 def _terminate(children: dict, grace: float = 10.0) -> None:
     for child in children.values():
         if child.poll() is None:
-            child.terminate()  # the worker stops its own pool: a warm shutdown
+            child.terminate()  # a worker finishes the run it executes: a warm shutdown
     deadline = time.monotonic() + grace
     for child in children.values():
         try:
