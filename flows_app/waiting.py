@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -52,6 +51,7 @@ class _Listener:
     """Listens to the announcements of runs' ends, for every caller of one event loop."""
 
     def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self.waiters: dict[int, set[asyncio.Future]] = {}
         self.task: asyncio.Task | None = None
         self.subscribed_at: float | None = None
@@ -109,6 +109,7 @@ class _Poller:
     """Checks the runs its waiters wait for, all in one query, while anyone waits."""
 
     def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self.waiters: dict[int, set[asyncio.Future]] = {}
         self.task: asyncio.Task | None = None
 
@@ -137,25 +138,23 @@ class _Poller:
             await asyncio.sleep(POLL_INTERVAL)
 
 
-_pollers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Poller]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-_listeners: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Listener]" = (
-    weakref.WeakKeyDictionary()
-)
+# One listener and one poller per process, for the event loop that serves (daphne has one).
+# Another loop (a test's) gets its own, which replaces the one before: kept by loop in a
+# dictionary, each would keep its loop alive through its task.
+_current: dict[type, _Listener | _Poller] = {}
 
 
 def _listener() -> _Listener:
-    loop = asyncio.get_running_loop()
-    if loop not in _listeners:
-        _listeners[loop] = _Listener()
-    return _listeners[loop]
+    return _for_this_loop(_Listener)
 
 
 def _poller() -> _Poller:
-    loop = asyncio.get_running_loop()
-    if loop not in _pollers:
-        _pollers[loop] = _Poller()
-    return _pollers[loop]
+    return _for_this_loop(_Poller)
+
+
+def _for_this_loop[T: (_Listener, _Poller)](kind: type[T]) -> T:
+    current = _current.get(kind)
+    if not isinstance(current, kind) or current.loop is not asyncio.get_running_loop():
+        current = kind()
+        _current[kind] = current
+    return current

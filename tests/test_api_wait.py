@@ -3,6 +3,7 @@ finished run, in-process and through real workers (woken by the channel layer in
 production pass, by the embedded poller otherwise)."""
 
 import asyncio
+import gc
 import json
 import logging
 import threading
@@ -357,3 +358,24 @@ async def announce_until_woken(run_id: int, other_id: int) -> dict:
     woken = {"announced": list(await asyncio.gather(*callers)), "other": await other}
     await sync_to_async(connections.close_all)()  # those of the thread the looks ran in
     return woken
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_from_one_event_loop_after_another_keeps_none_of_them_alive():
+    flow, _token = published(ANSWER)
+    run = create_run(flow, trigger=Run.Trigger.API, draft=True)  # queued, and it stays so
+    before = closed_loops()
+    for _ in range(5):
+        assert in_a_loop_of_its_own(wait_briefly, run.pk) is False
+    assert closed_loops() <= before + 1  # at most the last one, until another loop waits
+
+
+async def wait_briefly(run_id: int) -> bool:
+    ended = await waiting.wait_for_end(run_id, 0.05, time.monotonic())
+    await sync_to_async(connections.close_all)()  # those of the thread the look ran in
+    return ended
+
+
+def closed_loops() -> int:
+    gc.collect()
+    return sum(isinstance(o, asyncio.AbstractEventLoop) and o.is_closed() for o in gc.get_objects())
