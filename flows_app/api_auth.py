@@ -81,8 +81,11 @@ def token_of(request: HttpRequest) -> FlowToken | None:
     newest = FlowVersion.objects.filter(flow=OuterRef("flow")).order_by("-number").values("pk")
     record = (
         FlowToken.objects.select_related("flow")
+        # Of the flow, only its name: not the draft and the editor's history behind it.
+        .only(*TOKEN_FIELDS, "flow__name")
         .annotate(latest_version_id=Subquery(newest[:1]))  # what starting a run needs
         .filter(token_hash=digest)
+        .order_by()
         .first()
     )
     if record is None or not hmac.compare_digest(record.token_hash, digest):
@@ -94,6 +97,9 @@ def token_of(request: HttpRequest) -> FlowToken | None:
         record.last_used_at = now
         FlowToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record
+
+
+TOKEN_FIELDS = ("flow_id", "name", "token_hash", "prefix", "last_used_at", "revoked_at")
 
 
 def api_error(status: int, error: str, message: str, **extra: Any) -> JsonResponse:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection as db_connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -321,6 +322,20 @@ def test_a_good_call_runs_the_published_version_and_the_run_can_be_read(
     assert sms["duration_ms"] is not None and sms["error"] == "" and sms["warnings"] == []
     assert {"started_at", "finished_at", "error_body", "http_status"} <= set(sms)
     assert FlowToken.objects.get().last_used_at is not None
+
+
+def test_starting_a_run_reads_neither_the_draft_nor_the_editor_s_history(api, flow, token):
+    """Starting a run costs the same however long a flow's editing history grew."""
+    for n in range(30):
+        save_draft(flow, definition(step(f"text{n}", "SEND_SMS", to="+14155550123", message="x")))
+    start(api, flow, token)  # a long-running server has the published version at hand
+    with CaptureQueriesContext(db_connection) as captured:
+        response = start(api, flow, token)
+    assert response.status_code == 202
+    assert len(captured) == 2  # the token with its flow's name and latest version; the run
+    read = " ".join(query["sql"] for query in captured)
+    for column in ("draft", "undo", "redo", "test_data"):
+        assert f'"flows_app_flow"."{column}"' not in read
 
 
 def test_a_run_of_another_flow_cannot_be_read(api, flow, other_flow, token):
