@@ -338,6 +338,20 @@ def test_starting_a_run_reads_neither_the_draft_nor_the_editor_s_history(api, fl
         assert f'"flows_app_flow"."{column}"' not in read
 
 
+def test_reading_a_run_reads_neither_the_flow_s_draft_nor_the_version_s_definition(
+    api, flow, token
+):
+    run_id = start(api, flow, token).json()["id"]
+    with CaptureQueriesContext(db_connection) as captured:
+        response = call(api, "get", f"/api/runs/{run_id}", token)
+    assert response.status_code == 200
+    assert response.json()["flow"] == {"id": flow.pk, "name": "Welcome text"}
+    assert response.json()["version"] == 1
+    read = " ".join(query["sql"] for query in captured)
+    for column in ('"flows_app_flow"."draft"', '"flows_app_flow"."undo"', 'version"."definition"'):
+        assert column not in read
+
+
 def test_a_run_of_another_flow_cannot_be_read(api, flow, other_flow, token):
     run = Run.objects.create(flow=other_flow, definition=other_flow.draft, trigger="manual")
     response = call(api, "get", f"/api/runs/{run.pk}", token)

@@ -153,7 +153,7 @@ def _retry(request: HttpRequest, run_id: int) -> HttpResponse | tuple[Run, int]:
 def _waited_answer(request: HttpRequest, run_id: int, wait: int, ended: bool) -> JsonResponse:
     """The run as it stands after the wait: 200 once final, 202 while it still runs or
     sleeps in a Delay."""
-    run = Run.objects.select_related("flow", "version").get(pk=run_id)
+    run = with_names(Run.objects).get(pk=run_id)
     response = JsonResponse(run_record(request, run), status=200 if run.is_final else 202)
     response["Preference-Applied"] = f"wait={wait}"
     if not run.is_final:
@@ -185,7 +185,7 @@ def _preference(header: str, name: str) -> str | None:
 
 @bearer_api("GET")
 def run_detail(request: HttpRequest, token: FlowToken, run_id: int) -> JsonResponse:
-    run = Run.objects.select_related("flow", "version").filter(pk=run_id).first()
+    run = with_names(Run.objects).filter(pk=run_id).first()
     if run is None:
         return _not_found("run")
     if run.flow_id != token.flow_id:
@@ -232,6 +232,14 @@ def parse_input(body: bytes) -> dict[str, Any]:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def with_names(runs):
+    """Runs with what their record shows of their flow and version: the flow's name and the
+    version's number, not the flow's draft and editing history or the version's definition
+    (the run has its own copy)."""
+    heavy = ("flow__draft", "flow__undo", "flow__redo", "flow__test_data", "version__definition")
+    return runs.select_related("flow", "version").defer(*heavy)
 
 
 def run_record(request: HttpRequest, run: Run) -> dict[str, Any]:
