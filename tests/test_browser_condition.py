@@ -70,6 +70,9 @@ def test_an_editor_builds_a_condition_with_a_nested_group_and_sees_the_branch_it
     add_to(root, "Add condition")
     first = rows(page).first
     expect(first.locator(".cond-left")).to_be_focused()
+    # Adding the row saves the form; its answer swaps pieces of the inspector. Let it land
+    # before opening the picker.
+    expect(page.locator("#save-status")).to_have_text("Saved.")
     page.get_by_text("Insert variable into Condition").click()
     page.locator(".condition-field .picker-item", has_text="context.user.plan").first.click()
     expect(first.locator(".cond-left")).to_have_value("{{ context.user.plan }}")
