@@ -113,6 +113,12 @@ class _Publisher:
         self._held.messages = []
         return messages
 
+    def flush(self) -> None:
+        """Send the messages this thread holds back, if any."""
+        messages = self.held()
+        if messages:
+            self._send(messages)
+
     def _send(self, messages: list[tuple[str, bytes]]) -> None:
         pipe = self._redis().pipeline(transaction=False)
         for channel, message in messages:
@@ -133,11 +139,8 @@ class _Publisher:
 
 def flush() -> None:
     """Send the announcement this thread held back, if any (see ``run_changed``)."""
-    messages = _publisher.held()
-    if not messages:
-        return
     try:
-        _publisher._send(messages)
+        _publisher.flush()
     except Exception:  # noqa: BLE001  (live progress is a nicety; the run must go on)
         log.warning("Could not announce a change of a run", exc_info=True)
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -47,22 +48,40 @@ def _ended_among(run_ids: list[int]) -> set[int]:
     return set(Run.objects.filter(pk__in=run_ids, status__in=ENDED).values_list("pk", flat=True))
 
 
-class _Listener:
-    """Listens to the announcements of runs' ends, for every caller of one event loop."""
+class _Waiters:
+    """The callers of one event loop, by the run each waits for, and the task that wakes them."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.waiters: dict[int, set[asyncio.Future]] = {}
         self.task: asyncio.Task | None = None
+
+    @contextlib.contextmanager
+    def waiting(self, run_id: int) -> Iterator[asyncio.Future]:
+        """A future done once the run is heard to end, for as long as the caller waits."""
+        ended = self.loop.create_future()
+        self.waiters.setdefault(run_id, set()).add(ended)
+        try:
+            yield ended
+        finally:
+            waiting = self.waiters.get(run_id, set())
+            waiting.discard(ended)
+            if not waiting:
+                self.waiters.pop(run_id, None)
+
+
+class _Listener(_Waiters):
+    """Listens to the announcements of runs' ends, for every caller of one event loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.subscribed_at: float | None = None
 
     async def wait(self, run_id: int, timeout: float, asked_at: float) -> bool:
-        ended = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(run_id, set()).add(ended)
         if self.task is None or self.task.done():
             self.subscribed_at = None
             self.task = asyncio.ensure_future(self._listen())
-        try:
+        with self.waiting(run_id) as ended:
             heard = self.subscribed_at is not None and self.subscribed_at + SETTLE <= asked_at
             if not heard and await sync_to_async(_has_ended)(run_id):
                 return True
@@ -72,11 +91,6 @@ class _Listener:
             if timeout <= first:
                 return False
             return await sync_to_async(_has_ended)(run_id) or await _within(ended, timeout - first)
-        finally:
-            waiting = self.waiters.get(run_id, set())
-            waiting.discard(ended)
-            if not waiting:
-                self.waiters.pop(run_id, None)
 
     async def _listen(self) -> None:
         layer = get_channel_layer()
@@ -105,29 +119,18 @@ async def _within(ended: asyncio.Future, seconds: float) -> bool:
     return bool(done)
 
 
-class _Poller:
+class _Poller(_Waiters):
     """Checks the runs its waiters wait for, all in one query, while anyone waits."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.waiters: dict[int, set[asyncio.Future]] = {}
-        self.task: asyncio.Task | None = None
-
     async def wait(self, run_id: int, timeout: float) -> bool:
-        ended = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(run_id, set()).add(ended)
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._poll())
-        try:
-            await asyncio.wait_for(ended, timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            waiting = self.waiters.get(run_id, set())
-            waiting.discard(ended)
-            if not waiting:
-                self.waiters.pop(run_id, None)
+        with self.waiting(run_id) as ended:
+            if self.task is None or self.task.done():
+                self.task = asyncio.ensure_future(self._poll())
+            try:
+                await asyncio.wait_for(ended, timeout)
+                return True
+            except TimeoutError:
+                return False
 
     async def _poll(self) -> None:
         while self.waiters:
@@ -141,7 +144,7 @@ class _Poller:
 # One listener and one poller per process, for the event loop that serves (daphne has one).
 # Another loop (a test's) gets its own, which replaces the one before: kept by loop in a
 # dictionary, each would keep its loop alive through its task.
-_current: dict[type, _Listener | _Poller] = {}
+_current: dict[type, _Waiters] = {}
 
 
 def _listener() -> _Listener:
@@ -152,7 +155,7 @@ def _poller() -> _Poller:
     return _for_this_loop(_Poller)
 
 
-def _for_this_loop[T: (_Listener, _Poller)](kind: type[T]) -> T:
+def _for_this_loop[T: _Waiters](kind: type[T]) -> T:
     current = _current.get(kind)
     if not isinstance(current, kind) or current.loop is not asyncio.get_running_loop():
         current = kind()

@@ -26,24 +26,15 @@ Write = tuple[Model, Iterable[str] | None]  # a record and its fields to update 
 def save(record: Model, fields: Iterable[str] | None = None) -> None:
     """Insert ``record``, or update its ``fields`` (every field when None), like
     ``record.save(update_fields=fields)``."""
-    model = type(record)
-    alias = record._state.db or "default"
-    connection = connections[alias]
-    if record.pk is None:
-        names = _all_fields(model)
-        returning = connection.features.can_return_columns_from_insert
-        with connection.cursor() as cursor:
-            cursor.execute(_insert(model, returning, names), _values(record, names, connection))
-            record.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
-        record._state.adding = False
-        record._state.db = alias
-        return
-    names = tuple(fields) if fields is not None else _all_fields(model)
+    connection = connections[record._state.db or "default"]
+    returning = connection.features.can_return_columns_from_insert
+    inserting = record.pk is None
     with connection.cursor() as cursor:
-        cursor.execute(_update(model, names), [*_values(record, names, connection), record.pk])
-        if cursor.rowcount != 1:
-            name = model._meta.verbose_name
-            raise DatabaseError(f"The {name} {record.pk} is gone: its run was deleted.")
+        cursor.execute(*_statement(record, fields, connection, returning))
+        if inserting:
+            _inserted(record, cursor.fetchone()[0] if returning else cursor.lastrowid, connection)
+        else:
+            _updated(cursor)
 
 
 def save_all(writes: Sequence[Write]) -> None:
@@ -57,31 +48,42 @@ def save_all(writes: Sequence[Write]) -> None:
         return
     statements: list[str] = []
     params: list = []
-    inserted: list[Model | None] = []  # the records inserted, in the statements' order
+    inserting = [record.pk is None for record, _fields in writes]
     for record, fields in writes:
-        model = type(record)
-        if record.pk is None:
-            names = _all_fields(model)
-            statements.append(_insert(model, True, names))
-            params += _values(record, names, connection)
-            inserted.append(record)
-        else:
-            names = tuple(fields) if fields is not None else _all_fields(model)
-            statements.append(_update(model, names))
-            params += [*_values(record, names, connection), record.pk]
-            inserted.append(None)
+        sql, values = _statement(record, fields, connection, returning=True)
+        statements.append(sql)
+        params += values
     with connection.cursor() as cursor:
         cursor.execute("; ".join(statements), params)
-        for number, new in enumerate(inserted):
+        for number, ((record, _fields), insert) in enumerate(zip(writes, inserting, strict=True)):
             if number:
                 cursor.nextset()
-            if new is None:
-                if cursor.rowcount != 1:
-                    raise DatabaseError("A record of the run is gone: its run was deleted.")
-                continue
-            new.pk = cursor.fetchone()[0]
-            new._state.adding = False
-            new._state.db = connection.alias
+            if insert:
+                _inserted(record, cursor.fetchone()[0], connection)
+            else:
+                _updated(cursor)
+
+
+def _statement(record: Model, fields, connection, returning: bool) -> tuple[str, list]:
+    """The INSERT of a new record, or the UPDATE of an existing one's ``fields``, and its
+    parameters."""
+    model = type(record)
+    if record.pk is None:
+        names = _all_fields(model)
+        return _insert(model, returning, names), _values(record, names, connection)
+    names = tuple(fields) if fields is not None else _all_fields(model)
+    return _update(model, names), [*_values(record, names, connection), record.pk]
+
+
+def _inserted(record: Model, pk: int, connection) -> None:
+    record.pk = pk
+    record._state.adding = False
+    record._state.db = connection.alias
+
+
+def _updated(cursor) -> None:
+    if cursor.rowcount != 1:
+        raise DatabaseError("A record of the run is gone: its run was deleted.")
 
 
 def _values(record: Model, names: tuple[str, ...], connection) -> list:

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import screenshot, sign_in
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +166,7 @@ def test_a_newcomer_runs_the_sample_and_reads_its_email(chromium, first_start):
 @pytest.mark.parametrize("first_start", [2], indirect=True)
 def test_make_run_starts_a_solo_worker_for_each_run_at_once(request, first_start):
     server = request.node.server_pid
-    assert wait_until_true(lambda: len(workers_of(server)) == 2), workers_of(server)
+    assert wait_until(lambda: len(workers_of(server)) == 2), workers_of(server)
     workers = workers_of(server)
     assert all("--pool solo" in worker for worker in workers), workers
     assert sorted(re.search(r"-n (sluice\d)@", w).group(1) for w in workers) == [
@@ -187,12 +188,3 @@ def workers_of(parent: int) -> list[str]:
         if int(fields[1]) == parent and " celery " in command and " worker " in command:
             found.append(command.strip())
     return found
-
-
-def wait_until_true(condition, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
