@@ -1,13 +1,14 @@
 """Write a run's records in plain SQL.
 
-The engine writes every step's record twice (before its side effect and after it) and the
-run's own row as it begins and ends. Built by the ORM, each of those writes cost more in
-Python than the database took to answer it: on PostgreSQL a step record's insert and update
-came to about 1.1 ms, against 0.55 ms in plain SQL (``benchmarks/engine.py`` shows the
-difference per step). The statements are built once per model and set of columns; the
-values go through each field's own conversion for the database, exactly as the ORM would
-send them. Run and StepRun have no signals, and no automatic field changes on an update,
-that a plain write would skip.
+The web server inserts every run it queues; the engine writes every step's record twice
+(before its side effect and after it) and the run's own row as it begins and ends. Built
+by the ORM, each of those writes cost more in Python than the database took to answer it:
+on PostgreSQL a step record's insert and update came to about 1.1 ms, against 0.55 ms in
+plain SQL (``benchmarks/engine.py`` shows the difference per step). The statements are
+built once per model and set of columns; the values go through each field's own
+conversion for the database, exactly as the ORM would send them (an insert fills in
+``auto_now_add``). Run and StepRun have no signals, and no automatic field changes on an
+update, that a plain write would skip.
 
 ``save_all`` makes several writes in one go: the engine writes a step's outcome with the
 next step's "running" record (or with the run's end), one round trip and one commit on
@@ -70,7 +71,7 @@ def _statement(record: Model, fields, connection, returning: bool) -> tuple[str,
     model = type(record)
     if record.pk is None:
         names = _all_fields(model)
-        return _insert(model, returning, names), _values(record, names, connection)
+        return _insert(model, returning, names), _values(record, names, connection, add=True)
     names = tuple(fields) if fields is not None else _all_fields(model)
     return _update(model, names), [*_values(record, names, connection), record.pk]
 
@@ -86,12 +87,14 @@ def _updated(cursor) -> None:
         raise DatabaseError("A record of the run is gone: its run was deleted.")
 
 
-def _values(record: Model, names: tuple[str, ...], connection) -> list:
+def _values(record: Model, names: tuple[str, ...], connection, add: bool = False) -> list:
+    """The values of ``names`` as the ORM would send them (``add``: for an insert, which
+    fills in fields such as ``auto_now_add``)."""
     fields = _fields(type(record))
     values = []
     for name in names:
         field = fields[name]
-        values.append(field.get_db_prep_save(field.pre_save(record, False), connection))
+        values.append(field.get_db_prep_save(field.pre_save(record, add), connection))
     return values
 
 

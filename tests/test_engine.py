@@ -398,3 +398,23 @@ def test_a_new_users_password_is_not_kept_in_the_run_record(db, auth0_standin):
     assert record.inputs["payload"]["email"] == "ada@example.com"
     [request] = auth0_standin.requests_to("/api/v2/users", method="POST")
     assert request.body["password"] == "Pa55word!auth0|123"
+
+
+def test_a_run_reads_the_connections_its_steps_name_and_the_providers(
+    db, auth0_standin, twilio_standin
+):
+    from flows_app.redaction import run_connections
+
+    tenant = auth0_connection(auth0_standin)
+    other = auth0_connection(auth0_standin, name="Unused tenant")
+    phone = phone_provider(twilio_standin)
+    named = [
+        step("a", "GET_USER", connection_id=tenant.pk, user_id="auth0|1"),
+        step("b", "GET_USER", connection_id=str(tenant.pk), user_id="auth0|1"),
+        step("c", "GET_USER", connection_id="9" * 30, user_id="auth0|1"),  # no such id
+    ]
+    found = run_connections({"schema_version": 1, "actions": named})
+    assert found == {tenant.pk: tenant, phone.pk: phone}
+    assert other.pk not in found
+    assert found[tenant.pk].secrets() == tenant.secrets()
+    assert run_connections({"schema_version": 1, "actions": []}) == {phone.pk: phone}
