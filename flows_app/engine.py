@@ -8,7 +8,10 @@ a run again resumes after its last succeeded step; a step that was interrupted m
 Each step's record is written twice: "running" before its side effect, and its outcome
 after it. The outcome goes in the same write as the next step's "running" record (or the
 run's end), which always comes before the next side effect: a step that succeeded is on
-record before anything else happens, in one round trip instead of two.
+record before anything else happens, in one round trip instead of two. The "running" write
+is made only if nobody has asked the run to stop (``cancel_run``): the statement itself
+checks, so a cancel request costs no query of its own, and the run ends cancelled before
+the step acts.
 
 Every step may carry Auth0's two switches. ``allow_failure``: when the step fails the run
 goes on; its record keeps status "failed" (the run page reads the switch from the
@@ -80,6 +83,33 @@ class Stop(NamedTuple):
     reason: str
 
 
+class Cancelled(Exception):  # noqa: N818  (not an error: how a cancel request stops a pass)
+    """Someone asked the run to stop: raised before the next step acts."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.reason)
+        self.stop = stop
+
+
+def cancel_stop(run_id: int) -> Stop | None:
+    """Stop for a cancel request, if someone made one, saying who."""
+    asked = Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False)
+    found = asked.values_list("cancelled_by__email", flat=True)[:1]
+    if not found:
+        return None
+    who = f" by {found[0]}" if found[0] else ""
+    return Stop(
+        Run.Status.CANCELLED,
+        f"Cancelled{who} while running; the steps after the last finished one did not run.",
+    )
+
+
+CANCELLED = Stop(
+    Run.Status.CANCELLED,
+    "Cancelled while running; the steps after the last finished one did not run.",
+)
+
+
 ProgressCallback = Callable[[Run, StepRun | None], None]
 StopCheck = Callable[[Run], Stop | None]
 
@@ -128,6 +158,23 @@ class _Execution:
         written, in one go; then announce those outcomes."""
         writes.save_all([*self.pending, (record, fields)])
         self._announce_pending()
+
+    def write_before_acting(self, record: StepRun) -> None:
+        """Write a step's record before it acts, with the outcomes waiting to be written,
+        unless someone asked the run to stop: the same statement checks that, so a cancel
+        request costs no query of its own before every step. Raises ``Cancelled`` then."""
+        if not writes.save_all([*self.pending, (record, None)], unless_cancelled=self.run.pk):
+            self._announce_pending()
+            raise Cancelled(cancel_stop(self.run.pk) or CANCELLED)
+        self._announce_pending()
+        self.on_progress(self.run, record)
+
+    def stop_if_cancelled(self) -> None:
+        """Before a step fails without acting (it cannot be rendered): a cancel request
+        still comes first."""
+        stop = cancel_stop(self.run.pk)
+        if stop:
+            raise Cancelled(stop)
 
     def write_later(self, record: StepRun, fields) -> None:
         """A step is over: its outcome goes with the next write, which always comes before
@@ -243,10 +290,13 @@ def _execute_one(execution: _Execution, step: dict) -> Ending | None:
         stop = execution.should_stop(execution.run)
         if stop:
             return Ending(stop.status, stop.reason)
-        if step_id in execution.pins:
-            _pin_step(execution, step, execution.pins[step_id])
-            return _execute_branch(execution, step)
-        record, error = _execute_step(execution, step)
+        try:
+            if step_id in execution.pins:
+                _pin_step(execution, step, execution.pins[step_id])
+                return _execute_branch(execution, step)
+            record, error = _execute_step(execution, step)
+        except Cancelled as cancelled:
+            return Ending(cancelled.stop.status, cancelled.stop.reason)
         if error and not may_fail(step):
             return Ending(Run.Status.FAILED, error)
         if error:
@@ -398,10 +448,12 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
     action = action_of(step)
     name = step.get("alias") or (action.label if action else step_id)
     if action is None:
+        execution.stop_if_cancelled()
         return record, _fail(execution, record, name, f"Unknown action {record.action_type}.")
     try:
         rendered = render_inputs(action, _rendered_params(action, step), execution.scope())
     except InputError as exc:
+        execution.stop_if_cancelled()
         return record, _fail(execution, record, name, f"Template error in {exc}")
     execution.secrets |= rendered.masked
     masked = step.get("mask_output") is True
@@ -414,8 +466,7 @@ def _execute_step(execution: _Execution, step: dict) -> tuple[StepRun, str]:
             shown[spec.name] = MASK
     record.inputs = execution.redact(shown)
     record.warnings = rendered.warnings
-    execution.write(record)  # before the side effect: a crash leaves the step "running"
-    execution.on_progress(execution.run, record)
+    execution.write_before_acting(record)  # a crash from here on leaves the step "running"
     return record, _perform(execution, record, action, rendered.values, name, masked)
 
 
@@ -438,8 +489,7 @@ def _pin_step(execution: _Execution, step: dict, output: Any) -> None:
     record.sealed_output = seal_output(output) if masked else ""
     execution.note_codes(action, output)
     record.finished_at = record.started_at
-    execution.write(record)
-    execution.on_progress(execution.run, record)
+    execution.write_before_acting(record)
 
 
 def _rendered_params(action, step: dict) -> dict:

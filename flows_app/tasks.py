@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows_app import events
-from flows_app.engine import WAKE_SLACK, Stop, execute
+from flows_app.engine import WAKE_SLACK, Stop, cancel_stop, execute
 from flows_app.models import Run, StepRun
 from sluice import logs, metrics
 
@@ -58,7 +58,7 @@ def execute_run(run_id: int) -> None:
             execute(
                 run,
                 on_progress=report,
-                should_stop=stop_reason,
+                should_stop=past_time_limit,
                 step_timeout=settings.STEP_TIMEOUT,
             )
     finally:
@@ -123,31 +123,19 @@ def fail_lost(run: Run) -> None:
 
 
 def stop_reason(run: Run) -> Stop | None:
-    """Between steps: stop for a cancel request, or fail a run past its time limit."""
-    if _cancel_requested(run.pk):
-        email = Run.objects.filter(pk=run.pk).values_list("cancelled_by__email", flat=True)[0]
-        who = f" by {email}" if email else ""
-        return Stop(
-            Run.Status.CANCELLED,
-            f"Cancelled{who} while running; the steps after the last finished one did not run.",
-        )
+    """Stop for a cancel request, or fail a run past its time limit. The engine itself
+    checks for a cancel request with each step's first write, so the workers ask it only
+    about the time limit (``past_time_limit``)."""
+    return cancel_stop(run.pk) or past_time_limit(run)
+
+
+def past_time_limit(run: Run) -> Stop | None:
+    """Between steps: fail a run past its time limit."""
     limit = settings.RUN_TIME_LIMIT
     began = run.resumed_at or run.started_at  # time asleep in a delay does not count
     if began and timezone.now() - began > timedelta(seconds=limit):
         return Stop(Run.Status.FAILED, f"The run took longer than its time limit of {limit} s.")
     return None
-
-
-def _cancel_requested(run_id: int) -> bool:
-    """Whether someone asked the run to stop. Asked before every step, so one plain query
-    rather than the ORM's, which costs several times as much to build."""
-    with connection.cursor() as cursor:
-        cursor.execute(CANCEL_REQUESTED, [run_id])
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
-CANCEL_REQUESTED = f"SELECT cancel_requested_at FROM {Run._meta.db_table} WHERE id = %s"
 
 
 class Heartbeat:

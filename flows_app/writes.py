@@ -15,43 +15,54 @@ next step's "running" record (or with the run's end), one round trip and one com
 PostgreSQL instead of two.
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from django.db import DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model
+
+from flows_app.models import Run
 
 Write = tuple[Model, Iterable[str] | None]  # a record and its fields to update (None: insert)
 
 
-def save(record: Model, fields: Iterable[str] | None = None) -> None:
+def save(record: Model, fields: Iterable[str] | None = None, *, unless_cancelled=None) -> bool:
     """Insert ``record``, or update its ``fields`` (every field when None), like
-    ``record.save(update_fields=fields)``."""
+    ``record.save(update_fields=fields)``.
+
+    ``unless_cancelled``: the id of a run; the write is made only if nobody has asked that
+    run to stop, checked by the statement itself. Returns whether the write was made.
+    """
     connection = connections[record._state.db or "default"]
     returning = connection.features.can_return_columns_from_insert
     inserting = record.pk is None
     with connection.cursor() as cursor:
-        cursor.execute(*_statement(record, fields, connection, returning))
-        if inserting:
-            _inserted(record, cursor.fetchone()[0] if returning else cursor.lastrowid, connection)
-        else:
-            _updated(cursor)
+        cursor.execute(*_statement(record, fields, connection, returning, unless_cancelled))
+        return _written(cursor, record, inserting, returning, unless_cancelled, connection)
 
 
-def save_all(writes: Sequence[Write]) -> None:
+def save_all(writes: Sequence[Write], *, unless_cancelled=None) -> bool:
     """Make several writes at once: in one round trip and one commit on PostgreSQL (the
     statements go as one query). SQLite, in the same process, gains nothing from that and
-    less than a transaction costs, so there they are written one after the other."""
+    less than a transaction costs, so there they are written one after the other.
+
+    ``unless_cancelled`` applies to the last write only (see ``save``); the writes before
+    it are made in any case. Returns whether the last write was made.
+    """
     connection = connections[writes[0][0]._state.db or "default"]
     if len(writes) == 1 or connection.vendor != "postgresql":
-        for record, fields in writes:
+        for record, fields in writes[:-1]:
             save(record, fields)
-        return
+        record, fields = writes[-1]
+        return save(record, fields, unless_cancelled=unless_cancelled)
     statements: list[str] = []
     params: list = []
     inserting = [record.pk is None for record, _fields in writes]
-    for record, fields in writes:
-        sql, values = _statement(record, fields, connection, returning=True)
+    last = len(writes) - 1
+    for number, (record, fields) in enumerate(writes):
+        guard = unless_cancelled if number == last else None
+        sql, values = _statement(record, fields, connection, True, guard)
         statements.append(sql)
         params += values
     with connection.cursor() as cursor:
@@ -59,21 +70,38 @@ def save_all(writes: Sequence[Write]) -> None:
         for number, ((record, _fields), insert) in enumerate(zip(writes, inserting, strict=True)):
             if number:
                 cursor.nextset()
-            if insert:
-                _inserted(record, cursor.fetchone()[0], connection)
-            else:
-                _updated(cursor)
+            guard = unless_cancelled if number == last else None
+            written = _written(cursor, record, insert, True, guard, connection)
+    return written
 
 
-def _statement(record: Model, fields, connection, returning: bool) -> tuple[str, list]:
+def _statement(record: Model, fields, connection, returning: bool, guard=None) -> tuple[str, list]:
     """The INSERT of a new record, or the UPDATE of an existing one's ``fields``, and its
-    parameters."""
+    parameters; made only while run ``guard`` has no cancel request, when given."""
     model = type(record)
+    guarded = guard is not None
+    tail = [guard] if guarded else []
     if record.pk is None:
         names = _all_fields(model)
-        return _insert(model, returning, names), _values(record, names, connection, add=True)
+        sql = _insert(model, returning, names, connection.vendor if guarded else "")
+        return sql, [*_values(record, names, connection, add=True), *tail]
     names = tuple(fields) if fields is not None else _all_fields(model)
-    return _update(model, names), [*_values(record, names, connection), record.pk]
+    return _update(model, names, guarded), [*_values(record, names, connection), record.pk, *tail]
+
+
+def _written(cursor, record, inserting: bool, returning: bool, guard, connection) -> bool:
+    """Take in what a write's statement answered; False when its guard held it back."""
+    if inserting:
+        row = cursor.fetchone() if returning else None
+        if guard is not None and (row is None if returning else cursor.rowcount < 1):
+            return False
+        _inserted(record, row[0] if returning else cursor.lastrowid, connection)
+        return True
+    if cursor.rowcount == 1:
+        return True
+    if guard is not None and _cancel_requested(guard, connection):
+        return False
+    raise DatabaseError("A record of the run is gone: its run was deleted.")
 
 
 def _inserted(record: Model, pk: int, connection) -> None:
@@ -82,9 +110,10 @@ def _inserted(record: Model, pk: int, connection) -> None:
     record._state.db = connection.alias
 
 
-def _updated(cursor) -> None:
-    if cursor.rowcount != 1:
-        raise DatabaseError("A record of the run is gone: its run was deleted.")
+def _cancel_requested(run_id: int, connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_CANCEL_REQUESTED, [run_id])
+        return cursor.fetchone() is not None
 
 
 def _values(record: Model, names: tuple[str, ...], connection, add: bool = False) -> list:
@@ -109,18 +138,35 @@ def _all_fields(model: type[Model]) -> tuple[str, ...]:
 
 
 @cache
-def _insert(model: type[Model], returning: bool, names: tuple[str, ...]) -> str:
+def _insert(model: type[Model], returning: bool, names: tuple[str, ...], guarded: str = "") -> str:
+    """An INSERT of ``names``; ``guarded`` (the database's vendor) makes it an INSERT …
+    SELECT of the values, made only while the run has no cancel request. PostgreSQL types
+    the selected values as text unless told otherwise: each is cast to its column's type
+    (character columns to unbounded varchar, which never cuts a value short)."""
     columns = ", ".join(_column(model, name) for name in names)
-    marks = ", ".join(["%s"] * len(names))
     back = f" RETURNING {_quote(model._meta.pk.column)}" if returning else ""
-    return f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES ({marks}){back}"
+    table = _quote(model._meta.db_table)
+    if not guarded:
+        marks = ", ".join(["%s"] * len(names))
+        return f"INSERT INTO {table} ({columns}) VALUES ({marks}){back}"
+    if guarded == "postgresql":
+        types = [_cast_type(_fields(model)[name]) for name in names]
+        marks = ", ".join(f"CAST(%s AS {kind})" for kind in types)
+    else:
+        marks = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {table} ({columns}) SELECT {marks} WHERE {_GUARD}{back}"
+
+
+def _cast_type(field) -> str:
+    return re.sub(r"\(\d+\)$", "", field.db_type(connections[DEFAULT_DB_ALIAS]))
 
 
 @cache
-def _update(model: type[Model], names: tuple[str, ...]) -> str:
+def _update(model: type[Model], names: tuple[str, ...], guarded: bool = False) -> str:
     settings = ", ".join(f"{_column(model, name)} = %s" for name in names)
     table, pk = _quote(model._meta.db_table), _quote(model._meta.pk.column)
-    return f"UPDATE {table} SET {settings} WHERE {pk} = %s"
+    guard = f" AND {_GUARD}" if guarded else ""
+    return f"UPDATE {table} SET {settings} WHERE {pk} = %s{guard}"
 
 
 def _column(model: type[Model], name: str) -> str:
@@ -129,3 +175,12 @@ def _column(model: type[Model], name: str) -> str:
 
 def _quote(name: str | None) -> str:
     return f'"{name}"'  # both databases Sluice runs on quote names the SQL standard's way
+
+
+# A run someone asked to stop: the guard of ``unless_cancelled``.
+_CANCEL_REQUESTED = "SELECT 1 FROM {} WHERE {} = %s AND {} IS NOT NULL".format(
+    _quote(Run._meta.db_table),
+    _quote(Run._meta.pk.column),
+    _quote(Run._meta.get_field("cancel_requested_at").column),
+)
+_GUARD = f"NOT EXISTS ({_CANCEL_REQUESTED})"

@@ -85,6 +85,77 @@ def test_cancel_requested_stops_before_the_next_step(flow):
     assert not executed.steps.exists()
 
 
+def texts_flow(*names: str, message: str = "{{ fields.n }}"):
+    texts = [step(name, "SEND_SMS", to="+14155550123", message=message) for name in names]
+    return create_flow(name="Texts", definition={"schema_version": 1, "actions": texts})
+
+
+def cancel_while_texting(monkeypatch, run, user) -> list[str]:
+    """Have the first text a step sends ask for the run to be cancelled; return the texts
+    sent."""
+    from flows_app.actions import notifications
+
+    sent: list[str] = []
+    send = notifications.send_sms
+
+    def cancelling(*args, **kwargs):
+        if not sent:
+            cancel_run(run, user)
+        sent.append(args)
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_sms", cancelling)
+    return sent
+
+
+def test_a_cancel_made_while_a_step_acts_stops_the_run_before_the_next_step(
+    monkeypatch, twilio_standin, editor_user
+):
+    phone_provider(twilio_standin)
+    run = queued(texts_flow("a", "b"))
+    sent = cancel_while_texting(monkeypatch, run, editor_user)
+    executed = execute(run)  # no should_stop: the engine checks for a cancel request itself
+    assert executed.status == Run.Status.CANCELLED
+    assert executed.error == (
+        f"Cancelled by {editor_user.email} while running; the steps after the last "
+        "finished one did not run."
+    )
+    assert len(sent) == 1 and len(twilio_standin.messages) == 1
+    assert dict(run.steps.values_list("step_id", "status")) == {"a": "succeeded"}
+
+
+def test_a_cancel_comes_before_a_step_that_cannot_be_rendered(
+    monkeypatch, twilio_standin, editor_user
+):
+    phone_provider(twilio_standin)
+    flow = texts_flow("a")
+    failing = "{{ fields.n | divided_by: 0 }}"  # fails as it renders
+    flow.draft["actions"].append(step("b", "SEND_SMS", to="+14155550123", message=failing))
+    flow.save()
+    run = queued(flow)
+    cancel_while_texting(monkeypatch, run, editor_user)
+    executed = execute(run)
+    assert executed.status == Run.Status.CANCELLED, executed.error
+    assert dict(run.steps.values_list("step_id", "status")) == {"a": "succeeded"}
+
+
+def test_a_cancelled_run_does_not_act_again_on_a_step_a_lost_worker_left_running(
+    twilio_standin, editor_user
+):
+    phone_provider(twilio_standin)
+    run = queued(texts_flow("a"))
+    StepRun.objects.create(
+        run=run, step_id="a", action_type="AUTH0/SEND_SMS", position=0, status="running"
+    )
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, started_at=timezone.now())
+    cancel_run(run, editor_user)
+    run.refresh_from_db()
+    executed = execute(run)
+    assert executed.status == Run.Status.CANCELLED
+    assert not twilio_standin.messages
+    assert run.steps.get().status == StepRun.Status.RUNNING  # as the lost worker left it
+
+
 def test_a_finished_run_cannot_be_cancelled(flow):
     run = queued(flow)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.SUCCEEDED)

@@ -8,7 +8,7 @@ from flows_app.engine import execute
 from flows_app.management.cli import find_flow, read_json
 from flows_app.models import Run, StepRun
 from flows_app.services import InvalidFlow, create_run
-from flows_app.tasks import Heartbeat, stop_reason
+from flows_app.tasks import Heartbeat, past_time_limit
 from sluice import logs, metrics
 
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             execute(
                 run,
                 on_progress=self._report,
-                should_stop=stop_reason,
+                should_stop=past_time_limit,
                 step_timeout=settings.STEP_TIMEOUT,
             )
         self.stdout.write(f"Run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
