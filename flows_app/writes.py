@@ -92,10 +92,14 @@ def _statement(record: Model, fields, connection, returning: bool, guard=None) -
 def _written(cursor, record, inserting: bool, returning: bool, guard, connection) -> bool:
     """Take in what a write's statement answered; False when its guard held it back."""
     if inserting:
-        row = cursor.fetchone() if returning else None
-        if guard is not None and (row is None if returning else cursor.rowcount < 1):
+        if returning:
+            row = cursor.fetchone()
+            pk = row[0] if row is not None else None
+        else:
+            pk = cursor.lastrowid if cursor.rowcount > 0 else None
+        if pk is None:  # only a guarded insert inserts nothing
             return False
-        _inserted(record, row[0] if returning else cursor.lastrowid, connection)
+        _inserted(record, pk, connection)
         return True
     if cursor.rowcount == 1:
         return True
