@@ -62,24 +62,19 @@ def execute_run(run_id: int) -> None:
                 step_timeout=settings.STEP_TIMEOUT,
             )
     finally:
-        events.flush()  # an outcome held back for an announcement that never came
+        events.flush()  # progress held back for a run's end that never came
     if run.status == Run.Status.WAITING:
         wake_later(run)
 
 
 def report(run: Run, step: StepRun | None = None) -> None:
-    """Hear what the engine wrote: tell browsers, count it, and name the step in logs. A
-    step's outcome is always followed at once by another announcement (the next record
-    written, or the run's end): the two go out together."""
-    events.run_changed(run, step, more_soon=step is not None and step.status in OUTCOMES)
+    """Hear what the engine wrote: tell browsers, count it, and name the step in logs."""
+    events.run_changed(run, step)
     if step is None:
         metrics.run_ended(run)
         return
     logs.set_step(step.step_id if step.status == StepRun.Status.RUNNING else None)
     metrics.step_ended(step)
-
-
-OUTCOMES = (StepRun.Status.SUCCEEDED, StepRun.Status.FAILED, StepRun.Status.PINNED)
 
 
 def claim(run_id: int) -> Run | None:

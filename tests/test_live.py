@@ -305,35 +305,71 @@ def test_announcements_reach_redis_complete_and_in_order():
     assert heard == [event["step"] for event in announced]
 
 
-@needs_redis
-def test_a_held_back_outcome_goes_out_with_the_next_announcement_or_at_a_flush(
-    db, django_capture_on_commit_callbacks
-):
+def step_listener(run):
+    """A subscriber to the run's group on Redis; ``heard(n)`` returns the next n events as
+    (step, step status)."""
     from channels.layers import get_channel_layer
 
-    from flows_app.models import StepRun
-
     layer = get_channel_layer()
-    run = create_run(sms_flow(), trigger=Run.Trigger.API, draft=True)
     listener = redis.Redis.from_url(django_settings.CHANNEL_LAYER_URL).pubsub()
     listener.subscribe(events.group_channel(events.run_group(run.pk)))
     listener.get_message(timeout=5)  # the subscription's confirmation
 
-    def heard(count):
+    def heard(count, timeout=5.0):
         found = []
         for _ in range(count):
-            message = listener.get_message(timeout=5)
-            assert message is not None, f"heard {found}, then nothing"
+            message = listener.get_message(timeout=timeout)
+            if message is None:
+                break
             event = layer.deserialize(message["data"])
             found.append((event["step"], event["step_status"]))
         return found
 
+    return listener, heard
+
+
+@needs_redis
+def test_progress_goes_out_with_the_run_s_end_in_order(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    from flows_app.models import StepRun
+
+    monkeypatch.setattr(events, "HOLD", 600.0)  # only the run's end sends it
+    run = create_run(sms_flow(), trigger=Run.Trigger.API, draft=True)
+    listener, heard = step_listener(run)
+    run.status = Run.Status.RUNNING
     with django_capture_on_commit_callbacks(execute=True):
-        events.run_changed(run, StepRun(step_id="hello", status="succeeded"), more_soon=True)
-        events.run_changed(run, StepRun(step_id="bye", status="running"))
-    assert heard(2) == [("hello", "succeeded"), ("bye", "running")]
+        events.run_changed(run)
+        events.run_changed(run, StepRun(step_id="hello", status="running"))
+        events.run_changed(run, StepRun(step_id="hello", status="succeeded"))
+    assert heard(1, timeout=0.5) == []  # held back
+    run.status = Run.Status.SUCCEEDED
     with django_capture_on_commit_callbacks(execute=True):
-        events.run_changed(run, StepRun(step_id="bye", status="succeeded"), more_soon=True)
+        events.run_changed(run)
+    assert heard(4) == [
+        (None, None),
+        ("hello", "running"),
+        ("hello", "succeeded"),
+        (None, None),
+    ]
+    listener.close()
+
+
+@needs_redis
+def test_progress_goes_out_on_its_own_when_no_end_comes(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    from flows_app.models import StepRun
+
+    monkeypatch.setattr(events, "HOLD", 0.05)
+    run = create_run(sms_flow(), trigger=Run.Trigger.API, draft=True)
+    listener, heard = step_listener(run)
+    run.status = Run.Status.RUNNING
+    with django_capture_on_commit_callbacks(execute=True):
+        events.run_changed(run, StepRun(step_id="slow", status="running"))
+    assert heard(1) == [("slow", "running")]  # while the step still runs
+    with django_capture_on_commit_callbacks(execute=True):
+        events.run_changed(run, StepRun(step_id="slow", status="succeeded"))
     events.flush()
-    assert heard(1) == [("bye", "succeeded")]
+    assert heard(1) == [("slow", "succeeded")]
     listener.close()
