@@ -158,6 +158,7 @@ def test_a_worker_s_run_wakes_the_waiting_caller_when_it_ends(workers, mail):
     assert body["status"] == "succeeded" and body["result"] == {"plan": "gold", "ok": True}
     assert [s["status"] for s in body["steps"]] == ["succeeded", "succeeded"]
     assert len(mail.messages) == 1
+    assert body == Client().get(f"/api/runs/{body['id']}", headers=auth(token)).json()
 
 
 @pytest.mark.django_db(transaction=True)
