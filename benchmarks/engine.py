@@ -1,10 +1,11 @@
 """What the engine costs on top of the HTTP requests a flow makes.
 
 A 10-step flow of Custom API requests (GET /api/v2/users/{id} with an encoded id and a URL
-param) runs against a local stand-in of Auth0, through the engine: rendering, the run
-and step records in SQLite (or PostgreSQL: a fresh database ``sluice_bench`` on
-127.0.0.1:5432), redaction, the Management API client. The same 10 requests are then made
-directly with one httpx client. Both print per run and their ratio.
+param), published, runs against a local stand-in of Auth0, through the engine: the run
+queued as the API queues it, rendering, the run and step records in SQLite (or PostgreSQL:
+a fresh database ``sluice_bench`` on 127.0.0.1:5432), redaction, the Management API
+client. The same 10 requests are then made directly with one httpx client. Both print per
+run and their ratio.
 
 Run from the repository root:  .venv/bin/python -m benchmarks.engine [runs] [sqlite|postgres]
 """
@@ -59,7 +60,7 @@ def measure(standin) -> tuple[list[float], list[float]]:
 
     from flows_app.engine import execute
     from flows_app.models import Run
-    from flows_app.services import create_flow, create_run
+    from flows_app.services import create_flow, create_run, publish_flow
     from tests.flow_helpers import auth0_connection, step
 
     tenant = auth0_connection(standin)
@@ -82,10 +83,11 @@ def measure(standin) -> tuple[list[float], list[float]]:
         for n in range(STEPS)
     ]
     flow = create_flow(name="Benchmark", definition={"schema_version": 1, "actions": steps})
+    publish_flow(flow)
     data = {"context": {"user": {"user_id": user_id}}}
 
     def through_engine():
-        run = execute(create_run(flow, trigger=Run.Trigger.CLI, input=data, draft=True))
+        run = execute(create_run(flow, trigger=Run.Trigger.API, input=data))
         assert run.status == Run.Status.SUCCEEDED, run.error
 
     through_engine()  # warm up: the token, the parse cache, the connection

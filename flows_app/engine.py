@@ -70,7 +70,7 @@ from flows_app.redaction import (
     unseal_output,
     vault_secrets,
 )
-from vault_app.kinds.base import outbound_http
+from vault_app.kinds.base import shared_outbound_http
 
 log = logging.getLogger(__name__)
 WAKE_SLACK = 2.0  # seconds a delay may be ended early by the worker sleeping out the rest
@@ -115,7 +115,7 @@ StopCheck = Callable[[Run], Stop | None]
 
 
 class _Execution:
-    """The state of one pass over a run: outputs so far, secrets to redact, one HTTP client."""
+    """The state of one pass over a run: outputs so far, secrets to redact, the HTTP client."""
 
     def __init__(
         self,
@@ -150,7 +150,7 @@ class _Execution:
             name = str(step.get("id") or f"step_{position + 1}")
             self.ids[id(placed.step)] = name
             self.positions.setdefault(name, position)
-        self.http = outbound_http()
+        self.http = shared_outbound_http()  # connections kept from earlier runs
         self.pending: list[tuple[StepRun, Any]] = []  # outcomes written with the next write
 
     def write(self, record: Run | StepRun, fields: list[str] | None = None) -> None:
@@ -237,15 +237,14 @@ def execute(
     # Never started: no step records to resume from, except the copies a retry starts with.
     fresh = run.started_at is None and run.retry_of_id is None
     execution = _Execution(run, on_progress, should_stop, step_timeout, fresh)
-    with execution.http:
-        _begin(run)
-        execution.on_progress(run, None)
-        try:
-            ending = _execute_list(execution, steps_of(run.definition))
-        except BaseException:
-            _flush_before_raising(execution)
-            raise
-        return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
+    _begin(run)
+    execution.on_progress(run, None)
+    try:
+        ending = _execute_list(execution, steps_of(run.definition))
+    except BaseException:
+        _flush_before_raising(execution)
+        raise
+    return _finish(execution, ending or Ending(Run.Status.SUCCEEDED))
 
 
 def _flush_before_raising(execution: _Execution) -> None:

@@ -418,3 +418,25 @@ def test_a_run_reads_the_connections_its_steps_name_and_the_providers(
     assert other.pk not in found
     assert found[tenant.pk].secrets() == tenant.secrets()
     assert run_connections({"schema_version": 1, "actions": []}) == {phone.pk: phone}
+
+
+def test_runs_one_after_another_reuse_the_connection_to_the_tenant(db, auth0_standin):
+    tenant = auth0_connection(auth0_standin)
+    read = step("read", "GET_USER", connection_id=tenant.pk, user_id="auth0|1")
+    runs = [run_steps(read) for _ in range(3)]
+    assert [run.status for run in runs] == [Run.Status.FAILED] * 3  # no such user: answered
+    reads = auth0_standin.requests_to("/api/v2/users/auth0%7C1")
+    assert len(reads) == 3
+    assert len({request.peer for request in reads}) == 1  # over one connection
+
+
+def test_what_a_vendor_sets_as_a_cookie_never_goes_with_a_later_request(db, auth0_standin):
+    tenant = auth0_connection(auth0_standin)
+    cookie = {"Set-Cookie": "session=run-one; Path=/"}
+    auth0_standin.force("/api/v2/users/auth0%7C1", 200, {"user_id": "auth0|1"}, headers=cookie)
+    read = step("read", "GET_USER", connection_id=tenant.pk, user_id="auth0|1")
+    assert run_steps(read).status == Run.Status.SUCCEEDED
+    run_steps(read)
+    reads = auth0_standin.requests_to("/api/v2/users/auth0%7C1")
+    assert len(reads) == 2 and len({request.peer for request in reads}) == 1
+    assert reads[-1].header("cookie") is None

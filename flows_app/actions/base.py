@@ -133,7 +133,8 @@ class ActionType:
 
 class StepContext:
     """What an action may reach besides its inputs: the vault, by id or by provider role,
-    and ``http``, the run's HTTP client (kept alive across steps) when there is one."""
+    and ``http``, the HTTP client for vendor APIs (its connections kept alive from step to
+    step and run to run), when there is one."""
 
     def __init__(
         self,

@@ -73,6 +73,7 @@ class Recorded:
     reply: Reply | None = None
     at: float = field(default_factory=time.time)
     target: str = ""  # the request line's path and query, as sent
+    peer: tuple = ()  # the client's address and port: one per connection it opened
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -287,6 +288,7 @@ class HttpStandin:
             raw=raw,
             body=parse_body(headers.get("content-type", ""), raw),
             target=handler.path,
+            peer=tuple(handler.client_address),
         )
 
     def _answer(self, request: Recorded) -> Reply:

@@ -1,9 +1,11 @@
 """What every connection kind declares: its fields, which are secret, and its test."""
 
 import functools
+import http.cookiejar
 import os
 import re
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,6 +118,35 @@ def outbound_http(**kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
     return httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
+
+
+def shared_outbound_http() -> httpx.Client:
+    """This process's HTTP client for the vendors' APIs that runs call (Auth0's Management
+    API): it keeps connections alive from one run to the next, so a run does not open a
+    connection (a TCP and a TLS handshake) of its own to a tenant the run before it
+    reached. Like ``outbound_http``, and it keeps no cookies, so nothing one run was sent
+    goes with another's requests. Never close it; one per process, per timeout and trust
+    setting (a forked process makes its own)."""
+    key = (
+        os.getpid(),
+        settings.OUTBOUND_TIMEOUT,
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("SSL_CERT_DIR"),
+    )
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            _shared.clear()  # another process's, or another setting's
+            client = _shared[key] = outbound_http(cookies=_no_cookies())
+        return client
+
+
+_shared: dict[tuple, httpx.Client] = {}
+_shared_lock = threading.Lock()
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 def tls_context() -> ssl.SSLContext:
