@@ -151,7 +151,7 @@ class _Execution:
             self.ids[id(placed.step)] = name
             self.positions.setdefault(name, position)
         self.http = shared_outbound_http()  # connections kept from earlier runs
-        self.pending: list[tuple[StepRun, Any]] = []  # outcomes written with the next write
+        self.pending: list[tuple[Run | StepRun, Any]] = []  # written with the next write
 
     def write(self, record: Run | StepRun, fields: list[str] | None = None) -> None:
         """Write ``record`` (its ``fields``, or all of it) and the outcomes waiting to be
@@ -176,10 +176,10 @@ class _Execution:
         if stop:
             raise Cancelled(stop)
 
-    def write_later(self, record: StepRun, fields) -> None:
+    def write_later(self, record: Run | StepRun, fields) -> None:
         """A step is over: its outcome goes with the next write, which always comes before
         the next side effect (the next step's "running" record) or ends the pass (the run's
-        own record). It is announced once written."""
+        own record). A step's outcome is announced once written."""
         self.pending.append((record, fields))
 
     def flush(self) -> None:
@@ -190,7 +190,8 @@ class _Execution:
     def _announce_pending(self) -> None:
         written, self.pending = self.pending, []
         for record, _fields in written:
-            self.on_progress(self.run, record)
+            if isinstance(record, StepRun):
+                self.on_progress(self.run, record)
 
     def step_id(self, step: dict) -> str:
         return self.ids.get(id(step)) or str(step.get("id") or "step")
@@ -226,18 +227,21 @@ def execute(
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     step_timeout: float | None = None,
+    claimed: bool = False,
 ) -> Run:
     """Execute ``run`` to its end, its first failure or its next delay, and return it, saved.
 
     A run that reaches a delay is left ``waiting`` with ``resume_at`` set; executing it
     again after that time goes on from the delay. ``step_timeout`` interrupts a step that
     takes longer (only where the process can take a timer signal: the main thread, as in a
-    Celery worker's pool process).
+    Celery worker's pool process). ``claimed``: a worker's claim already marked the run
+    running and counted this attempt (``flows_app.tasks.claim``); the rest of its beginning
+    is written with the first step's record.
     """
     # Never started: no step records to resume from, except the copies a retry starts with.
     fresh = run.started_at is None and run.retry_of_id is None
     execution = _Execution(run, on_progress, should_stop, step_timeout, fresh)
-    _begin(run)
+    _begin(execution, claimed)
     execution.on_progress(run, None)
     try:
         ending = _execute_list(execution, steps_of(run.definition))
@@ -408,13 +412,16 @@ def _apply_effect(execution: _Execution, action, output: Any, *, resumed=False) 
     return False
 
 
-def _begin(run: Run) -> None:
-    now = timezone.now()
+def _begin(execution: _Execution, claimed: bool) -> None:
+    run = execution.run
     run.status = Run.Status.RUNNING
-    run.started_at = run.started_at or now
+    run.started_at = run.started_at or timezone.now()
     run.resume_at = None
-    run.attempts += 1
     run.error = ""
+    if claimed:  # the claim wrote the status and the attempt: nothing here needs to wait
+        execution.write_later(run, ["status", "started_at", "resume_at", "error"])
+        return
+    run.attempts += 1
     writes.save(run, ["status", "started_at", "resume_at", "attempts", "error"])
 
 

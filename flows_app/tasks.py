@@ -48,7 +48,7 @@ def execute_run(run_id: int) -> None:
     run = claim(run_id)
     if run is None:
         return
-    if run.attempts >= settings.MAX_RUN_ATTEMPTS:
+    if run.attempts > settings.MAX_RUN_ATTEMPTS:  # the claim counted this attempt
         fail_lost(run)
         return
     if run.started_at is None:
@@ -60,6 +60,7 @@ def execute_run(run_id: int) -> None:
                 on_progress=report,
                 should_stop=past_time_limit,
                 step_timeout=settings.STEP_TIMEOUT,
+                claimed=True,
             )
     finally:
         events.flush()  # progress held back for a run's end that never came
@@ -80,7 +81,10 @@ def report(run: Run, step: StepRun | None = None) -> None:
 def claim(run_id: int) -> Run | None:
     """Take a queued run, a waiting one whose delay is over (or ends within ``WAKE_SLACK``
     seconds: a countdown may fire a little early), or a running one whose worker fell
-    silent, with one conditional UPDATE that returns the run it took.
+    silent, with one conditional UPDATE that returns the run it took. The same UPDATE marks
+    it running and counts the attempt (``execute(run, claimed=True)`` writes the rest of
+    its beginning with its first step), so a run that kills every worker that takes it
+    fails after ``MAX_RUN_ATTEMPTS`` however early it does.
 
     Only one worker's UPDATE matches, so a message delivered twice never runs a flow twice at
     the same time.
@@ -96,7 +100,8 @@ def claim(run_id: int) -> Run | None:
 
 
 CLAIM = f"""
-    UPDATE {Run._meta.db_table} SET status = %s, heartbeat_at = %s, worker = %s
+    UPDATE {Run._meta.db_table} SET status = %s, heartbeat_at = %s, worker = %s,
+        attempts = attempts + 1
     WHERE id = %s AND (
         status = %s
         OR (status = %s AND resume_at <= %s)
@@ -109,7 +114,8 @@ CLAIM = f"""
 def fail_lost(run: Run) -> None:
     run.status = Run.Status.FAILED
     run.error = (
-        f"The worker executing this run was lost {run.attempts} times; it will not be tried again."
+        f"The worker executing this run was lost {run.attempts - 1} times; it will not be tried "
+        "again."
     )
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])

@@ -48,6 +48,19 @@ def test_a_running_run_with_a_fresh_heartbeat_cannot_be_claimed_but_a_stale_one_
     assert claim(run.pk) is not None
 
 
+def test_the_claim_counts_the_attempt_before_anything_else_is_written(flow, twilio_standin):
+    phone_provider(twilio_standin)
+    run = queued(flow)
+    claimed = claim(run.pk)
+    stored = Run.objects.get(pk=run.pk)
+    assert (stored.status, stored.attempts, stored.started_at) == (Run.Status.RUNNING, 1, None)
+    executed = execute(claimed, claimed=True)
+    stored.refresh_from_db()
+    assert executed.status == stored.status == Run.Status.SUCCEEDED
+    assert stored.attempts == 1 and stored.started_at is not None
+    assert stored.started_at <= stored.steps.get().started_at
+
+
 def test_a_run_started_from_the_ui_executes_once_committed(
     flow, twilio_standin, django_capture_on_commit_callbacks
 ):
