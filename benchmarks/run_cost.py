@@ -65,8 +65,9 @@ def measure(port: int) -> dict:
 
     for run_id in queue(20):  # warm up: imports, the token, the connections
         execute_run(run_id)
+    [counted] = queue(1)
     with CaptureQueriesContext(connection) as captured:
-        execute_run(queue(1)[0])
+        execute_run(counted)
     queries = len(captured.captured_queries)
     cpu, wall = [], []
     for _ in range(ROUNDS):
