@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flows_app.definition import connection_ids
+from flows_app.plain_sql import column, quote, select
 from vault_app import crypto
 from vault_app.crypto import VaultKeyError
 from vault_app.models import Connection, Provider
@@ -37,18 +38,11 @@ def run_connections(definition: dict) -> dict[int, Connection]:
     return {connection.pk: connection for connection in found}
 
 
-def _quote(name: str | None) -> str:
-    return f'"{name}"'
-
-
 LARGEST_ID = 2**63 - 1  # a larger id in a definition names no connection
-_ID = _quote(Connection._meta.pk.column)
-_CONNECTIONS = "SELECT {} FROM {}".format(
-    ", ".join(_quote(field.column) for field in Connection._meta.concrete_fields),
-    _quote(Connection._meta.db_table),
-)
+_ID = column(Connection, "id")
+_CONNECTIONS = select(Connection)
 _PROVIDERS = "{} IN (SELECT {} FROM {})".format(
-    _ID, _quote(Provider._meta.get_field("connection").column), _quote(Provider._meta.db_table)
+    _ID, column(Provider, "connection"), quote(Provider._meta.db_table)
 )
 
 

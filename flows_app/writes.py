@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model
 
 from flows_app.models import Run
+from flows_app.plain_sql import column, quote
 
 Write = tuple[Model, Iterable[str] | None]  # a record and its fields to update (None: insert)
 
@@ -147,9 +148,9 @@ def _insert(model: type[Model], returning: bool, names: tuple[str, ...], guarded
     SELECT of the values, made only while the run has no cancel request. PostgreSQL types
     the selected values as text unless told otherwise: each is cast to its column's type
     (character columns to unbounded varchar, which never cuts a value short)."""
-    columns = ", ".join(_column(model, name) for name in names)
-    back = f" RETURNING {_quote(model._meta.pk.column)}" if returning else ""
-    table = _quote(model._meta.db_table)
+    columns = ", ".join(column(model, name) for name in names)
+    back = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    table = quote(model._meta.db_table)
     if not guarded:
         marks = ", ".join(["%s"] * len(names))
         return f"INSERT INTO {table} ({columns}) VALUES ({marks}){back}"
@@ -167,24 +168,16 @@ def _cast_type(field) -> str:
 
 @cache
 def _update(model: type[Model], names: tuple[str, ...], guarded: bool = False) -> str:
-    settings = ", ".join(f"{_column(model, name)} = %s" for name in names)
-    table, pk = _quote(model._meta.db_table), _quote(model._meta.pk.column)
+    settings = ", ".join(f"{column(model, name)} = %s" for name in names)
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
     guard = f" AND {_GUARD}" if guarded else ""
     return f"UPDATE {table} SET {settings} WHERE {pk} = %s{guard}"
 
 
-def _column(model: type[Model], name: str) -> str:
-    return _quote(_fields(model)[name].column)
-
-
-def _quote(name: str | None) -> str:
-    return f'"{name}"'  # both databases Sluice runs on quote names the SQL standard's way
-
-
 # A run someone asked to stop: the guard of ``unless_cancelled``.
 _CANCEL_REQUESTED = "SELECT 1 FROM {} WHERE {} = %s AND {} IS NOT NULL".format(
-    _quote(Run._meta.db_table),
-    _quote(Run._meta.pk.column),
-    _quote(Run._meta.get_field("cancel_requested_at").column),
+    quote(Run._meta.db_table),
+    quote(Run._meta.pk.column),
+    column(Run, "cancel_requested_at"),
 )
 _GUARD = f"NOT EXISTS ({_CANCEL_REQUESTED})"

@@ -28,6 +28,7 @@ from flows_app.definition import Problem, all_steps
 from flows_app.engine import may_fail
 from flows_app.json_limits import TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowToken, Run, StepRun
+from flows_app.plain_sql import column, select
 from flows_app.retries import CannotRetry, retry_run
 from flows_app.services import InvalidFlow, published_version, start_run
 from flows_app.views.timeline import masked_condition_inputs
@@ -173,16 +174,10 @@ def _as_it_stands(run: Run) -> list[StepRun]:
 
 # Every column of a run but the input and definition it was made with.
 _WORKER_WRITES = [f for f in Run._meta.concrete_fields if f.name not in ("input", "definition")]
-_RUN_AS_IT_STANDS = "SELECT {} FROM {} WHERE {} = %s".format(
-    ", ".join(f'"{field.column}"' for field in _WORKER_WRITES),
-    f'"{Run._meta.db_table}"',
-    f'"{Run._meta.pk.column}"',
-)
-_STEPS_OF_RUN = 'SELECT {} FROM {} WHERE {} = %s ORDER BY "position", {}'.format(
-    ", ".join(f'"{field.column}"' for field in StepRun._meta.concrete_fields),
-    f'"{StepRun._meta.db_table}"',
-    f'"{StepRun._meta.get_field("run").column}"',
-    f'"{StepRun._meta.pk.column}"',
+_RUN_AS_IT_STANDS = f"{select(Run, _WORKER_WRITES)} WHERE {column(Run, 'id')} = %s"
+_STEPS_OF_RUN = (
+    f"{select(StepRun)} WHERE {column(StepRun, 'run')} = %s"
+    f" ORDER BY {column(StepRun, 'position')}, {column(StepRun, 'id')}"
 )
 
 
