@@ -50,6 +50,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -102,12 +103,6 @@ def cancel_stop(run_id: int) -> Stop | None:
         Run.Status.CANCELLED,
         f"Cancelled{who} while running; the steps after the last finished one did not run.",
     )
-
-
-CANCELLED = Stop(
-    Run.Status.CANCELLED,
-    "Cancelled while running; the steps after the last finished one did not run.",
-)
 
 
 ProgressCallback = Callable[[Run, StepRun | None], None]
@@ -163,10 +158,13 @@ class _Execution:
         """Write a step's record before it acts, with the outcomes waiting to be written,
         unless someone asked the run to stop: the same statement checks that, so a cancel
         request costs no query of its own before every step. Raises ``Cancelled`` then."""
-        if not writes.save_all([*self.pending, (record, None)], unless_cancelled=self.run.pk):
-            self._announce_pending()
-            raise Cancelled(cancel_stop(self.run.pk) or CANCELLED)
+        written = writes.save_all([*self.pending, (record, None)], unless_cancelled=self.run.pk)
         self._announce_pending()
+        if not written:
+            stop = cancel_stop(self.run.pk)
+            if stop is None:  # not held back: the record it updates is gone
+                raise DatabaseError(writes.GONE)
+            raise Cancelled(stop)
         self.on_progress(self.run, record)
 
     def stop_if_cancelled(self) -> None:

@@ -25,6 +25,7 @@ from django.db.models import Model
 from flows_app.models import Run
 from flows_app.plain_sql import column, quote
 
+GONE = "A record of the run is gone: its run was deleted."
 Write = tuple[Model, Iterable[str] | None]  # a record and its fields to update (None: insert)
 
 
@@ -33,7 +34,8 @@ def save(record: Model, fields: Iterable[str] | None = None, *, unless_cancelled
     ``record.save(update_fields=fields)``.
 
     ``unless_cancelled``: the id of a run; the write is made only if nobody has asked that
-    run to stop, checked by the statement itself. Returns whether the write was made.
+    run to stop, checked by the statement itself. Returns whether the write was made (an
+    update it held back may also have found its record gone: the caller asks why).
     """
     connection = connections[record._state.db or "default"]
     returning = connection.features.can_return_columns_from_insert
@@ -91,7 +93,7 @@ def _statement(record: Model, fields, connection, returning: bool, guard=None) -
 
 
 def _written(cursor, record, inserting: bool, returning: bool, guard, connection) -> bool:
-    """Take in what a write's statement answered; False when its guard held it back."""
+    """Take in what a write's statement answered; False when a guarded write did nothing."""
     if inserting:
         if returning:
             row = cursor.fetchone()
@@ -104,21 +106,15 @@ def _written(cursor, record, inserting: bool, returning: bool, guard, connection
         return True
     if cursor.rowcount == 1:
         return True
-    if guard is not None and _cancel_requested(guard, connection):
+    if guard is not None:
         return False
-    raise DatabaseError("A record of the run is gone: its run was deleted.")
+    raise DatabaseError(GONE)
 
 
 def _inserted(record: Model, pk: int, connection) -> None:
     record.pk = pk
     record._state.adding = False
     record._state.db = connection.alias
-
-
-def _cancel_requested(run_id: int, connection) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(_CANCEL_REQUESTED, [run_id])
-        return cursor.fetchone() is not None
 
 
 def _values(record: Model, names: tuple[str, ...], connection, add: bool = False) -> list:
@@ -175,9 +171,6 @@ def _update(model: type[Model], names: tuple[str, ...], guarded: bool = False) -
 
 
 # A run someone asked to stop: the guard of ``unless_cancelled``.
-_CANCEL_REQUESTED = "SELECT 1 FROM {} WHERE {} = %s AND {} IS NOT NULL".format(
-    quote(Run._meta.db_table),
-    quote(Run._meta.pk.column),
-    column(Run, "cancel_requested_at"),
+_GUARD = "NOT EXISTS (SELECT 1 FROM {} WHERE {} = %s AND {} IS NOT NULL)".format(
+    quote(Run._meta.db_table), column(Run, "id"), column(Run, "cancel_requested_at")
 )
-_GUARD = f"NOT EXISTS ({_CANCEL_REQUESTED})"
