@@ -11,7 +11,9 @@ published, started over HTTP with a flow token. Three ways to load it:
   every 10 ms until it is final (what callers had to do before run-and-wait).
 
 Each prints runs/s, client-seen (or enqueue-to-finish) latency, CPU ms per run in the web
-server and in the workers, and the queries one run start and one run execution make.
+server, in the workers and in the rest of the machine (PostgreSQL, Redis, the stub, the
+load generator: all share the same cores), and the queries one run start and one run
+execution make.
 """
 
 import asyncio
@@ -142,9 +144,11 @@ def _report(title: str, count: int, span: float, latencies: list[float], cpu: di
         f"  {count / span:7.1f} runs/s   latency p50 {statistics.median(latencies):7.1f} ms, "
         f"p95 {_percentile(latencies, 0.95):7.1f} ms"
     )
+    rest = cpu["machine"] - cpu["web"] - cpu["workers"]
     print(
         f"  CPU per run: web {cpu['web'] * 1000 / count:5.1f} ms, "
-        f"workers {cpu['workers'] * 1000 / count:5.1f} ms"
+        f"workers {cpu['workers'] * 1000 / count:5.1f} ms, "
+        f"rest of the machine {rest * 1000 / count:5.1f} ms (PostgreSQL, Redis, stub, load)"
     )
     print(f"  queries: {queries[0]} per API start, {queries[1]} per run executed")
 

@@ -134,10 +134,18 @@ class Stack:
                 process.kill()
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) so far of the web server and of all workers, pools included."""
+        """CPU time (user + system) so far of the web server, of all workers (pools
+        included), and of the whole machine (every core's busy time)."""
         web = _tree_cpu(self.processes["web"].pid)
         workers = sum(_tree_cpu(p.pid) for n, p in self.processes.items() if n.startswith("worker"))
-        return {"web": web, "workers": workers}
+        return {"web": web, "workers": workers, "machine": _machine_cpu()}
+
+
+def _machine_cpu() -> float:
+    """Busy time of all cores: user, nice, system, irq, softirq and steal (``/proc/stat``)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICKS
 
 
 def _tree_cpu(pid: int) -> float:

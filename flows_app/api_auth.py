@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from flows_app.models import Flow, FlowToken, FlowVersion
+from flows_app.plain_sql import records
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def token_of(request: HttpRequest) -> FlowToken | None:
     if scheme.lower() != "bearer" or not well_formed:
         return None
     digest = hash_token(token)
-    record = next(iter(FlowToken.objects.raw(TOKEN_OF, [digest])), None)
+    found = records(FlowToken, TOKEN_OF, [digest], _TOKEN_FIELDS, extra=_TOKEN_EXTRA)
+    record = found[0] if found else None
     if record is not None:  # its flow as far as the API shows it; the rest loads if asked
         name = record.flow_name  # type: ignore[attr-defined]
         record.flow = Flow.from_db(record._state.db, ["id", "name"], [record.flow_id, name])
@@ -95,9 +97,14 @@ def token_of(request: HttpRequest) -> FlowToken | None:
 # Every API request looks its token up, with its flow's name and the id of the flow's latest
 # published version (what starting a run needs), and not the flow's draft and editing
 # history. Plain SQL: built by the ORM, the same query took four times the CPU.
+_TOKEN_FIELDS = [
+    field
+    for field in FlowToken._meta.concrete_fields
+    if field.name in ("id", "flow", "name", "token_hash", "prefix", "last_used_at", "revoked_at")
+]
+_TOKEN_EXTRA = ("flow_name", "latest_version_id")
 TOKEN_OF = f"""
-    SELECT token.id, token.flow_id, token.name, token.token_hash, token.prefix,
-        token.last_used_at, token.revoked_at, flow.name AS flow_name,
+    SELECT {", ".join(f"token.{field.column}" for field in _TOKEN_FIELDS)}, flow.name,
         (SELECT version.id FROM {FlowVersion._meta.db_table} version
          WHERE version.flow_id = token.flow_id ORDER BY version.number DESC LIMIT 1)
         AS latest_version_id

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flows_app.definition import connection_ids
-from flows_app.plain_sql import column, quote, select
+from flows_app.plain_sql import column, quote, records, select
 from vault_app import crypto
 from vault_app.crypto import VaultKeyError
 from vault_app.models import Connection, Provider
@@ -34,7 +34,7 @@ def run_connections(definition: dict) -> dict[int, Connection]:
     database takes to answer)."""
     ids = sorted(pk for pk in connection_ids(definition) if pk <= LARGEST_ID)
     used = f"{_ID} IN ({', '.join(['%s'] * len(ids))}) OR " if ids else ""
-    found = Connection.objects.raw(f"{_CONNECTIONS} WHERE {used}{_PROVIDERS}", ids)
+    found = records(Connection, f"{_CONNECTIONS} WHERE {used}{_PROVIDERS}", ids)
     return {connection.pk: connection for connection in found}
 
 

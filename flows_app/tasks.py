@@ -15,6 +15,7 @@ from django.utils import timezone
 from flows_app import events
 from flows_app.engine import WAKE_SLACK, Stop, cancel_stop, execute
 from flows_app.models import Run, StepRun
+from flows_app.plain_sql import records
 from sluice import logs, metrics
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def claim(run_id: int) -> Run | None:
     at = connection.ops.adapt_datetimefield_value  # as the ORM would send them
     params = [Run.Status.RUNNING, at(now), WORKER, run_id, Run.Status.QUEUED]
     params += [Run.Status.WAITING, at(wake), Run.Status.RUNNING, at(stale)]
-    taken = list(Run.objects.raw(CLAIM, params))
+    taken = records(Run, CLAIM, params)
     return taken[0] if taken else None
 
 

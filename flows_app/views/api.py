@@ -28,7 +28,7 @@ from flows_app.definition import Problem, all_steps
 from flows_app.engine import may_fail
 from flows_app.json_limits import TooDeep, has_nul, loads
 from flows_app.models import Flow, FlowToken, Run, StepRun
-from flows_app.plain_sql import column, select
+from flows_app.plain_sql import column, records, rows, select
 from flows_app.retries import CannotRetry, retry_run
 from flows_app.services import InvalidFlow, published_version, start_run
 from flows_app.views.timeline import masked_condition_inputs
@@ -166,10 +166,10 @@ def _as_it_stands(run: Run) -> list[StepRun]:
     """Read again what the worker wrote of ``run`` (this process made it, with its flow and
     version), and its steps: in plain SQL, two queries the ORM would spend longer building
     than the database takes to answer, on every run-and-wait."""
-    fresh = next(iter(Run.objects.raw(_RUN_AS_IT_STANDS, [run.pk])))
-    for field in _WORKER_WRITES:
-        setattr(run, field.attname, getattr(fresh, field.attname))
-    return list(StepRun.objects.raw(_STEPS_OF_RUN, [run.pk]))
+    [fresh] = rows(_RUN_AS_IT_STANDS, [run.pk], _WORKER_WRITES)
+    for field, value in zip(_WORKER_WRITES, fresh, strict=True):
+        setattr(run, field.attname, value)
+    return records(StepRun, _STEPS_OF_RUN, [run.pk])
 
 
 # Every column of a run but the input and definition it was made with.
