@@ -1,7 +1,6 @@
 """What every connection kind declares: its fields, which are secret, and its test."""
 
 import functools
-import http.cookiejar
 import os
 import re
 import ssl
@@ -114,10 +113,10 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
     return text
 
 
-def outbound_http(**kwargs) -> httpx.Client:
+def outbound_http(client_class: type[httpx.Client] = httpx.Client, **kwargs) -> httpx.Client:
     """Return the HTTP client for talking to vendors: timeouts on, redirects never followed."""
     timeout = httpx.Timeout(settings.OUTBOUND_TIMEOUT, connect=min(5, settings.OUTBOUND_TIMEOUT))
-    return httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
+    return client_class(timeout=timeout, follow_redirects=False, verify=tls_context(), **kwargs)
 
 
 def shared_outbound_http() -> httpx.Client:
@@ -137,7 +136,7 @@ def shared_outbound_http() -> httpx.Client:
         client = _shared.get(key)
         if client is None:
             _shared.clear()  # another process's, or another setting's
-            client = _shared[key] = outbound_http(cookies=_no_cookies())
+            client = _shared[key] = outbound_http(_CookielessClient)
         return client
 
 
@@ -145,8 +144,22 @@ _shared: dict[tuple, httpx.Client] = {}
 _shared_lock = threading.Lock()
 
 
-def _no_cookies() -> http.cookiejar.CookieJar:
-    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+class _NoCookies(httpx.Cookies):
+    """An empty cookie store that takes in nothing: a response's cookies are not even read
+    (httpx would otherwise parse each response's Set-Cookie headers through urllib, on
+    every request, only for a refusing policy to drop them)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _CookielessClient(httpx.Client):
+    @property  # type: ignore[override,misc]
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+
+_NO_COOKIES = _NoCookies()
 
 
 def tls_context() -> ssl.SSLContext:
