@@ -5,8 +5,8 @@ answer it. Names come from the models, so a renamed column or table follows.
 On PostgreSQL they go through ``cursor``, which has each statement prepared on its
 connection the first time it runs there: PostgreSQL parses and plans it once, and psycopg
 sends the values apart from it instead of quoting them into it. A step's write (the last
-outcome and the next record, with the cancel guard) took 0.31 ms of PostgreSQL's CPU and
-0.17 ms of the worker's each time, prepared 0.17 and 0.10 ms.
+outcome and the next record, with the cancel guard) took 0.32 ms of PostgreSQL's CPU each
+time; prepared, 0.19 to 0.22 ms (``benchmarks/step_write``).
 
 ``records`` and ``rows`` read what such a query answers, with each column converted as the
 ORM converts it: a raw queryset would also work out, for every query, which column is which
