@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows_app import events
-from flows_app.engine import WAKE_SLACK, Stop, cancel_stop, execute
+from flows_app.engine import WAKE_SLACK, Stop, execute
 from flows_app.models import Run, StepRun
 from flows_app.plain_sql import records
 from sluice import logs, metrics
@@ -124,15 +124,9 @@ def fail_lost(run: Run) -> None:
     report(run)
 
 
-def stop_reason(run: Run) -> Stop | None:
-    """Stop for a cancel request, or fail a run past its time limit. The engine itself
-    checks for a cancel request with each step's first write, so the workers ask it only
-    about the time limit (``past_time_limit``)."""
-    return cancel_stop(run.pk) or past_time_limit(run)
-
-
 def past_time_limit(run: Run) -> Stop | None:
-    """Between steps: fail a run past its time limit."""
+    """Between steps: fail a run past its time limit. (A cancel request the engine checks
+    itself, with each step's first write.)"""
     limit = settings.RUN_TIME_LIMIT
     began = run.resumed_at or run.started_at  # time asleep in a delay does not count
     if began and timezone.now() - began > timedelta(seconds=limit):

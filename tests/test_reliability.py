@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from flows_app.engine import execute
+from flows_app.engine import cancel_stop, execute
 from flows_app.models import Run, StepRun
 from flows_app.services import cancel_run, create_flow, create_run, start_run
-from flows_app.tasks import claim, stop_reason, sweep_runs
+from flows_app.tasks import claim, past_time_limit, sweep_runs
 from tests.flow_helpers import phone_provider, step
 
 pytestmark = pytest.mark.django_db
@@ -91,9 +91,9 @@ def test_cancel_requested_stops_before_the_next_step(flow):
     run = queued(flow)
     claim(run.pk)
     cancel_run(run)
-    stop = stop_reason(run)
+    stop = cancel_stop(run.pk)
     assert stop.status == Run.Status.CANCELLED
-    executed = execute(run, should_stop=stop_reason)
+    executed = execute(run, should_stop=past_time_limit)
     assert executed.status == Run.Status.CANCELLED
     assert not executed.steps.exists()
 
@@ -181,7 +181,7 @@ def test_a_run_past_its_time_limit_fails_between_steps(flow, settings):
     run = queued(flow)
     Run.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=11))
     run.refresh_from_db()
-    executed = execute(run, should_stop=stop_reason)
+    executed = execute(run, should_stop=past_time_limit)
     assert executed.status == Run.Status.FAILED
     assert executed.error == "The run took longer than its time limit of 10 s."
 
